@@ -1,0 +1,101 @@
+"""Enrollment and member lookup: POST/GET/PATCH /v1/members..."""
+from typing import Annotated, Optional
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.schemas import CONFLICT, ERRORS, NOT_FOUND, MemberView, json_content
+from loyalty.domain.lookup import MemberLookup
+from loyalty.domain.members import EnrollmentRequest, MemberPatch
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = Router()
+
+IdempotencyKey = Annotated[
+    Optional[str],
+    Header(alias="Idempotency-Key", min_length=8, max_length=128,
+           description="Client-chosen key; a retry with the same key and body returns the original response"),
+]
+MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A-Z]{26}$")]
+
+
+@router.post(
+    "/v1/members",
+    summary="Enroll a member",
+    tags=["members"],
+    responses={201: json_content(MemberView, "Enrolled"), 200: json_content(MemberView, "Idempotent replay"),
+               **ERRORS, **CONFLICT},
+)
+def enroll(request: EnrollmentRequest, idempotency_key: IdempotencyKey = None):
+    outcome = services().member_service.enroll(request, caller(router), idempotency_key)
+    logger.info("enrollment", extra={"member_id": outcome.member["member_id"], "new_member": outcome.created})
+    if outcome.created:
+        metrics.add_metric(name="MembersEnrolled", unit=MetricUnit.Count, value=1)
+    return json_response(201 if outcome.created else 200, outcome.member,
+                         headers={"Location": f"/v1/members/{outcome.member['member_id']}"})
+
+
+@router.post(
+    "/v1/members/lookup",
+    summary="Find a member by phone number or member card",
+    description="Personal data stays out of URLs and access logs, so the phone or card travels in the body.",
+    tags=["members"],
+    responses={200: json_content(MemberView, "The member"), **ERRORS, **NOT_FOUND},
+)
+def lookup(request: MemberLookup):
+    service = services().member_service
+    client = caller(router)
+    member = service.find_by_phone(request.phone, client) if request.phone else \
+        service.find_by_card(request.card_number, client)
+    logger.info("member lookup", extra={"member_id": member["member_id"], "by": "phone" if request.phone else "card"})
+    return json_response(200, member)
+
+
+@router.get(
+    "/v1/members/<member_id>",
+    summary="Get a member",
+    tags=["members"],
+    responses={200: json_content(MemberView, "The member"), **ERRORS, **NOT_FOUND},
+)
+def get_member(member_id: MemberId):
+    return json_response(200, services().member_service.get(member_id, caller(router)))
+
+
+@router.patch(
+    "/v1/members/<member_id>",
+    summary="Change a member's profile, interests or consents",
+    description="Consent changes are added to the member's consent history, never overwritten.",
+    tags=["members"],
+    responses={200: json_content(MemberView, "The changed member"), **ERRORS, **NOT_FOUND, **CONFLICT},
+)
+def patch_member(member_id: MemberId, patch: MemberPatch):
+    member = services().member_service.update(member_id, patch, caller(router))
+    logger.info("member changed", extra={"member_id": member_id})
+    return json_response(200, member)
+
+
+@router.get(
+    "/v1/members/<member_id>/consents",
+    summary="A member's consent history, newest first",
+    tags=["members"],
+    responses={**ERRORS, **NOT_FOUND},
+)
+def consent_history(member_id: MemberId):
+    return json_response(200, {"items": services().member_service.consent_history(member_id, caller(router))})
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return resolve(app, event, context)

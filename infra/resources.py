@@ -1,0 +1,112 @@
+"""One description of the platform's resources, read by the CDK stack and by the local run alike:
+the table and its indexes, queues, the bus, schedules, functions and the routes each one serves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROJECT = "loyalty"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    name: str
+    partition_key: str
+    sort_key: str
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str
+
+
+TABLE = TableSpec(
+    logical_id="LoyaltyTable",
+    name=f"{PROJECT}-main",
+    partition_key="PK",
+    sort_key="SK",
+    indexes=(IndexSpec("GSI1", "GSI1PK", "GSI1SK"), IndexSpec("GSI2", "GSI2PK", "GSI2SK")),
+    ttl_attribute="expires_at",
+)
+EVENT_BUS_NAME = f"{PROJECT}-bus"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    name: str
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    dlq_name: str
+    env_var: str
+    consumer: str  # function name
+    batch_size: int = 10
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway form, with {param}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    handler: str  # module.function inside functions/
+    description: str
+    routes: tuple[Route, ...] = ()
+    table_access: str = "none"  # none | read | write
+    publishes_events: bool = False
+    sends_to: tuple[str, ...] = ()  # queue logical ids
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    logical_id: str
+    function: str
+    rate_minutes: int  # the function receives EventBridge's standard "Scheduled Event"
+    description: str
+
+
+AUTHORIZER = FunctionSpec(
+    name="authorizer",
+    handler="authorizer.handler",
+    description="Checks the client's API key and passes its identity to the API functions",
+    table_access="read",
+    memory_mb=256,
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    AUTHORIZER,
+    FunctionSpec(
+        name="members",
+        handler="members.handler",
+        description="Enrollment, member lookup by phone or card, profile and consent changes",
+        routes=(
+            Route("POST", "/v1/members"),
+            Route("POST", "/v1/members/lookup"),
+            Route("GET", "/v1/members/{member_id}"),
+            Route("PATCH", "/v1/members/{member_id}"),
+            Route("GET", "/v1/members/{member_id}/consents"),
+        ),
+        table_access="write",
+        publishes_events=True,
+    ),
+)
+
+QUEUES: tuple[QueueSpec, ...] = ()
+SCHEDULES: tuple[ScheduleSpec, ...] = ()
+
+
+def function(name: str) -> FunctionSpec:
+    return next(f for f in FUNCTIONS if f.name == name)
+
+
+def routes() -> list[tuple[Route, FunctionSpec]]:
+    return [(route, fn) for fn in FUNCTIONS for route in fn.routes]

@@ -1,0 +1,189 @@
+"""DynamoDB implementation of MemberRepository and StoreDirectory."""
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from loyalty.adapters.dynamo import (
+    PROFILE, Transaction, claim_key, drop_none, idempotency_put, member_pk, plain, strip_keys,
+)
+from loyalty.domain.errors import ConcurrentUpdate, EmailAlreadyEnrolled, PhoneAlreadyEnrolled
+from loyalty.domain.idempotency import IdempotencyClaim
+from loyalty.domain.members import ConsentRecord, Member, Store
+
+
+class DynamoMemberRepository:
+    def __init__(self, table):
+        self._table = table
+        self._client = table.meta.client
+        self._name = table.name
+
+    # -- writes ---------------------------------------------------------------------------------
+    def create_member(self, member: Member, claim: IdempotencyClaim | None) -> None:
+        items: list[dict[str, Any]] = []
+        failures = {}
+        claim_index = None
+        if claim is not None:
+            claim_index = len(items)
+            items.append(idempotency_put(self._name, claim))
+
+        def phone_taken(_old):
+            raise PhoneAlreadyEnrolled("a member with this phone number already exists", field="phone")
+
+        def email_taken(_old):
+            raise EmailAlreadyEnrolled("a member with this email already exists", field="email")
+
+        failures[len(items)] = phone_taken
+        items.append(self._claim_put("PHONE", member.phone, member.member_id))
+        if member.email:
+            failures[len(items)] = email_taken
+            items.append(self._claim_put("EMAIL", member.email, member.member_id))
+        items.append(self._claim_put("CARD", member.card_number, member.member_id))
+        items.append(self._claim_put("REFCODE", member.referral_code, member.member_id))
+        items.append(self._put_new(self._member_item(member)))
+        for consent in member.consents.values():
+            items.append(self._put_new(self._consent_item(member.member_id, consent)))
+        Transaction(self._client, items, claim=claim, claim_index=claim_index, failures=failures).commit()
+
+    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord]) -> None:
+        items: list[dict[str, Any]] = []
+        failures = {}
+
+        def changed_meanwhile(_old):
+            raise ConcurrentUpdate("the member was changed by another request; reload and retry")
+
+        def email_taken(_old):
+            raise EmailAlreadyEnrolled("a member with this email already exists", field="email")
+
+        failures[0] = changed_meanwhile
+        items.append({
+            "Put": {
+                "TableName": self._name,
+                "Item": self._member_item(after),
+                "ConditionExpression": "#v = :expected",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":expected": before.version},
+            }
+        })
+        if after.email != before.email:
+            if after.email:
+                failures[len(items)] = email_taken
+                items.append(self._claim_put("EMAIL", after.email, after.member_id))
+            if before.email:
+                items.append({"Delete": {"TableName": self._name, "Key": claim_key("EMAIL", before.email)}})
+        for consent in new_consents:
+            items.append(self._put_new(self._consent_item(after.member_id, consent)))
+        Transaction(self._client, items, failures=failures).commit()
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get_member(self, member_id: str) -> Member | None:
+        item = self._table.get_item(Key={"PK": member_pk(member_id), "SK": PROFILE}).get("Item")
+        return Member.model_validate(plain(strip_keys(item))) if item else None
+
+    def member_id_by_phone(self, phone: str) -> str | None:
+        return self._claim_owner("PHONE", phone)
+
+    def member_id_by_card(self, card_number: str) -> str | None:
+        return self._claim_owner("CARD", card_number)
+
+    def member_id_by_referral_code(self, code: str) -> str | None:
+        return self._claim_owner("REFCODE", code)
+
+    def consent_history(self, member_id: str) -> list[ConsentRecord]:
+        response = self._table.query(
+            KeyConditionExpression=Key("PK").eq(member_pk(member_id)) & Key("SK").begins_with("CONSENT#"),
+            ScanIndexForward=False,
+        )
+        return [ConsentRecord.model_validate(plain(strip_keys(i))) for i in response["Items"]]
+
+    # -- items ----------------------------------------------------------------------------------
+    def _claim_owner(self, kind: str, value: str) -> str | None:
+        item = self._table.get_item(Key=claim_key(kind, value)).get("Item")
+        return item["member_id"] if item else None
+
+    def _claim_put(self, kind: str, value: str, member_id: str) -> dict[str, Any]:
+        return self._put_new({**claim_key(kind, value), "entity": f"{kind.lower()}_claim", "member_id": member_id})
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self._name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+    @staticmethod
+    def _member_item(member: Member) -> dict[str, Any]:
+        return {"PK": member_pk(member.member_id), "SK": PROFILE, "entity": "member",
+                **drop_none(member.model_dump(mode="json"))}
+
+    @staticmethod
+    def _consent_item(member_id: str, consent: ConsentRecord) -> dict[str, Any]:
+        return {
+            "PK": member_pk(member_id),
+            "SK": f"CONSENT#{consent.recorded_at.isoformat()}#{consent.kind.value}",
+            "entity": "consent",
+            **drop_none(consent.model_dump(mode="json")),
+        }
+
+
+class DynamoStoreDirectory:
+    def __init__(self, table):
+        self._table = table
+
+    def get_store(self, store_id: str) -> Store | None:
+        item = self._table.get_item(Key={"PK": f"STORE#{store_id}", "SK": "STORE"}).get("Item")
+        return Store.model_validate(plain(strip_keys(item))) if item else None
+
+    def put_store(self, store: Store) -> None:
+        self._table.put_item(Item={
+            "PK": f"STORE#{store.store_id}", "SK": "STORE", "entity": "store",
+            "GSI1PK": "STORES", "GSI1SK": store.store_id, **drop_none(store.model_dump(mode="json")),
+        })
+
+    def list_stores(self) -> list[Store]:
+        response = self._table.query(IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq("STORES"))
+        return [Store.model_validate(plain(strip_keys(i))) for i in response["Items"]]
+
+
+class DynamoApiKeyRepository:
+    def __init__(self, table):
+        self._table = table
+
+    def put_key(self, record) -> None:
+        self._table.put_item(
+            Item={"PK": f"APIKEY#{record.key_id}", "SK": "APIKEY", "entity": "api_key", "GSI1PK": "APIKEYS",
+                  "GSI1SK": f"{record.client_id}#{record.key_id}", **_key_fields(record)},
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def get_key(self, key_id: str):
+        from loyalty.domain.clients import ApiKeyRecord
+
+        item = self._table.get_item(Key={"PK": f"APIKEY#{key_id}", "SK": "APIKEY"}).get("Item")
+        return ApiKeyRecord.model_validate(_from_key_item(item)) if item else None
+
+    def list_keys(self):
+        from loyalty.domain.clients import ApiKeyRecord
+
+        response = self._table.query(IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq("APIKEYS"))
+        return [ApiKeyRecord.model_validate(_from_key_item(i)) for i in response["Items"]]
+
+    def revoke_key(self, key_id: str, at) -> bool:
+        try:
+            self._table.update_item(
+                Key={"PK": f"APIKEY#{key_id}", "SK": "APIKEY"},
+                UpdateExpression="SET revoked_at = :at",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
+                ExpressionAttributeValues={":at": at.isoformat()},
+            )
+            return True
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+
+
+def _key_fields(record) -> dict[str, Any]:
+    data = record.model_dump(mode="json")
+    data["scopes"] = sorted(data["scopes"])
+    data["store_ids"] = sorted(data["store_ids"])
+    return drop_none(data)
+
+
+def _from_key_item(item: dict[str, Any]) -> dict[str, Any]:
+    return plain(strip_keys(item))

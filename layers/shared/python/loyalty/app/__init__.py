@@ -1,0 +1,1 @@
+"""Use cases: each orchestrates one operation over the domain and its ports."""

@@ -1,0 +1,35 @@
+"""Typed settings, read from the environment once, on first use. Names are the contract with infra/:
+CDK sets exactly these variables (tests/infra checks it). No resource name has a default."""
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CoreSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    table_name: str = Field(alias="LOYALTY_TABLE_NAME", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    default_country_code: str = Field(alias="DEFAULT_COUNTRY_CODE", pattern=r"^[1-9]\d{0,2}$")
+
+
+class FeedbackIntakeSettings(CoreSettings):
+    feedback_queue_url: str = Field(alias="FEEDBACK_QUEUE_URL", min_length=1)
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+@cache
+def load_settings(model: type[S]) -> S:
+    """Validate the environment against `model` once per process; a missing name fails loudly."""
+    names = {field.alias or name for name, field in model.model_fields.items()}
+    return model.model_validate({name: os.environ[name] for name in names if name in os.environ})
+
+
+def required_environment(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}

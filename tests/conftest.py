@@ -1,0 +1,139 @@
+"""Shared fixtures: environment, moto-backed AWS, services wired with test adapters, API events."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+TEST_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "LOYALTY_TABLE_NAME": "loyalty-main",
+    "EVENT_BUS_NAME": "loyalty-bus",
+    "DEFAULT_COUNTRY_CODE": "86",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "loyalty-tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "LoyaltyTests",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+os.environ.update(TEST_ENV)
+for _name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+    os.environ.pop(_name, None)
+
+
+class RecordingPublisher:
+    """In-memory EventPublisher: tests read what would have gone to the bus."""
+
+    def __init__(self):
+        self.events = []
+
+    def publish(self, events) -> None:
+        self.events.extend(events)
+
+    def types(self) -> list[str]:
+        return [e.detail_type for e in self.events]
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None):
+        self.current = now or datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.current = self.current + timedelta(**delta)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "test-request"
+
+
+from local.demo import DEMO_STORES, demo_context  # noqa: E402
+
+POS_SH = demo_context("pos-sh-jingan")
+POS_HZ = demo_context("pos-hz-xihu")
+WEBSHOP = demo_context("webshop")
+BACKOFFICE = demo_context("backoffice")
+
+
+def api_event(method: str, resource: str, *, path_params: dict | None = None, body: Any = None,
+              headers: dict | None = None, query: dict | None = None, client: dict | None = None) -> dict:
+    """An API Gateway REST proxy event as the authorizer-fronted API delivers it."""
+    path = resource
+    for key, value in (path_params or {}).items():
+        path = path.replace("{" + key + "}", str(value))
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_params,
+        "requestContext": {"requestId": "req-test", "stage": "v1", "authorizer": client if client is not None else POS_SH},
+        "body": body if body is None or isinstance(body, str) else json.dumps(body, default=str),
+        "isBase64Encoded": False,
+    }
+
+
+def response_json(response: dict) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+@pytest.fixture
+def aws():
+    """moto-backed AWS with the table, bus and queues created from infra/resources.py."""
+    import boto3
+    from moto import mock_aws
+
+    from local.provision import create_bus, create_queues, create_table
+
+    with mock_aws():
+        create_table(boto3.client("dynamodb"))
+        create_bus(boto3.client("events"))
+        queue_urls = create_queues(boto3.client("sqs"))
+        yield {"queue_urls": queue_urls}
+
+
+@pytest.fixture
+def clock():
+    return FixedClock()
+
+
+@pytest.fixture
+def publisher():
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def services(aws, clock, publisher):
+    """Services over moto's table with an in-memory publisher and a fixed clock, installed for handlers."""
+    import boto3
+
+    from loyalty import wiring
+    table = boto3.resource("dynamodb").Table(TEST_ENV["LOYALTY_TABLE_NAME"])
+    svc = wiring.Services(table=table, publisher=publisher, clock=clock, sqs=boto3.client("sqs"),
+                          feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"))
+    for store in DEMO_STORES:
+        svc.stores.put_store(store)
+    wiring.use(svc)
+    yield svc
+    wiring.use(None)
+
+
+@pytest.fixture
+def ctx():
+    return LambdaContext()
