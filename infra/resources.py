@@ -110,3 +110,24 @@ def function(name: str) -> FunctionSpec:
 
 def routes() -> list[tuple[Route, FunctionSpec]]:
     return [(route, fn) for fn in FUNCTIONS for route in fn.routes]
+
+
+API_KEY_HEADER = "X-Api-Key"
+AUTHORIZER_CACHE_SECONDS = 60  # a revoked key stops working within this time
+
+# API Gateway's own answers (no function runs), in the platform's error shape. The local gateway
+# answers with the same statuses and bodies.
+GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
+    # response type: (status, code, message)
+    "UNAUTHORIZED": (401, "UNAUTHORIZED", "missing, unknown or revoked API key"),
+    "ACCESS_DENIED": (403, "ACCESS_DENIED", "this API key may not call this API"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "ROUTE_NOT_FOUND", "no such route"),
+    "THROTTLED": (429, "THROTTLED", "too many requests; retry with backoff"),
+    "REQUEST_TOO_LARGE": (413, "PAYLOAD_TOO_LARGE", "request body too large"),
+    "DEFAULT_5XX": (500, "INTERNAL_ERROR", "internal error; retry with the same idempotency key"),
+}
+
+
+def gateway_error_body(response_type: str) -> str:
+    status, code, message = GATEWAY_RESPONSES[response_type]
+    return '{"error":{"code":"%s","message":"%s"}}' % (code, message)

@@ -74,6 +74,12 @@ class Services:
         return DynamoApiKeyRepository(self.table)
 
     @cached_property
+    def api_key_service(self):
+        from loyalty.app.auth import ApiKeyService
+
+        return ApiKeyService(self.api_keys, self.clock)
+
+    @cached_property
     def member_service(self):
         from loyalty.adapters.members_repo import DynamoMemberRepository
         from loyalty.app.members import MemberService

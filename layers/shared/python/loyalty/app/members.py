@@ -96,6 +96,7 @@ class MemberService:
         self._publisher.publish([
             DomainEvent(
                 detail_type="MemberEnrolled.v1",
+                source="loyalty.members",
                 occurred_at=now,
                 detail={
                     "member_id": member.member_id,
@@ -142,6 +143,7 @@ class MemberService:
         self._publisher.publish([
             DomainEvent(
                 detail_type="MemberProfileChanged.v1",
+                source="loyalty.members",
                 occurred_at=now,
                 detail={
                     "member_id": member_id,

@@ -72,3 +72,50 @@ class BusinessRuleViolation(DomainError):
     """A well-formed request the program's rules refuse (late purchase, over-return, cap...)."""
 
     code = "BUSINESS_RULE_VIOLATION"
+
+
+class FeedbackNotFound(NotFound):
+    code = "FEEDBACK_NOT_FOUND"
+
+
+class InvalidTransition(Conflict):
+    """A workflow step the item's current status does not allow (e.g. anything after resolved)."""
+
+    code = "INVALID_STATUS_TRANSITION"
+
+
+# -- points -------------------------------------------------------------------------------------------
+class PurchaseNotFound(NotFound):
+    code = "PURCHASE_NOT_FOUND"
+
+
+class UnsupportedCurrency(InvalidInput):
+    code = "UNSUPPORTED_CURRENCY"
+
+
+class UnknownActivityType(InvalidInput):
+    code = "UNKNOWN_ACTIVITY_TYPE"
+
+
+class RulesVersionConflict(ConcurrentUpdate):
+    """The program rules changed since the version the editor started from."""
+
+    code = "RULES_VERSION_CONFLICT"
+
+
+class SubmittedTooLate(BusinessRuleViolation):
+    """An offline purchase (or activity) posted after the program's late-posting window."""
+
+    code = "SUBMITTED_TOO_LATE"
+
+
+class OccurredInFuture(BusinessRuleViolation):
+    code = "OCCURRED_IN_FUTURE"
+
+
+class ReturnExceedsPurchase(BusinessRuleViolation):
+    code = "RETURN_EXCEEDS_PURCHASE"
+
+
+class ActivityCapReached(BusinessRuleViolation):
+    code = "ACTIVITY_CAP_REACHED"

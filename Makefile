@@ -1,0 +1,77 @@
+# The two commands: `make run` (the platform on 127.0.0.1) and `make test` (every test).
+# Each installs what it needs first; repeated runs skip what is already installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+LAYER_TARGET_PYTHON := $(shell sed -n 's/^LAYER_PYTHON_VERSION = "\(.*\)"/\1/p' infra/function.py)
+LAYER_TARGET_PLATFORM := $(shell sed -n 's/^LAYER_PLATFORM = "\(.*\)"/\1/p' infra/function.py)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: install run test test-fast synth layers openapi invoke keys clean bench
+
+install: $(VENV)/.installed node_modules/.installed .build/java.ok layers
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# DynamoDB Local needs a Java runtime; Debian's default-jre-headless where the machine has none.
+.build/java.ok:
+	@mkdir -p .build
+	@command -v java >/dev/null 2>&1 || { echo "installing a Java runtime for DynamoDB Local"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@java -version 2>&1 | head -1
+	touch $@
+
+# The dependencies layer, built for the Lambda target (no Docker), and the same requirements built
+# for this machine, which the deployment-contents test imports the handlers against.
+layers: .build/layers/deps/.built .build/layers/deps-host/.built
+
+.build/layers/deps/.built: layers/deps/requirements.txt infra/function.py $(VENV)/.installed
+	rm -rf .build/layers/deps && mkdir -p .build/layers/deps
+	$(VENV)/bin/pip install --quiet --no-compile --only-binary=:all: --implementation cp \
+	  --platform $(LAYER_TARGET_PLATFORM) --python-version $(LAYER_TARGET_PYTHON) \
+	  --target .build/layers/deps/python -r layers/deps/requirements.txt
+	touch $@
+
+.build/layers/deps-host/.built: layers/deps/requirements.txt $(VENV)/.installed
+	rm -rf .build/layers/deps-host && mkdir -p .build/layers/deps-host
+	$(VENV)/bin/pip install --quiet --no-compile --only-binary=:all: \
+	  --target .build/layers/deps-host/python -r layers/deps/requirements.txt
+	touch $@
+
+run: install
+	$(PY) -m local.run --port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+synth: install
+	npx cdk synth --quiet
+
+openapi: install
+	$(PY) -m local.openapi --write docs/openapi.json
+
+# make invoke FUNCTION=members EVENT=events/members/enroll.json   (against a running `make run`)
+invoke:
+	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
+
+# make keys ARGS="create --client-id pos-sh-xuhui-2 --kind pos --stores SH-XUHUI"
+keys:
+	$(PY) -m ops.admin --local keys $(ARGS)
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf .build cdk.out .local-data

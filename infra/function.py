@@ -1,0 +1,49 @@
+"""The one function construct: every Lambda function of the platform gets its runtime, architecture,
+tracing, logging, retention and Powertools settings here, and only the permissions granted to it."""
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.resources import FunctionSpec
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# The Python version and platform the dependency layer is built for (Makefile, `make layers`).
+LAYER_PYTHON_VERSION = "3.14"
+LAYER_PLATFORM = "manylinux2014_aarch64"
+METRICS_NAMESPACE = "Loyalty"
+
+
+class LoyaltyFunction(Construct):
+    def __init__(self, scope: Construct, spec: FunctionSpec, *, code: lambda_.Code, layers: list[lambda_.ILayerVersion],
+                 environment: dict[str, str], log_retention: logs.RetentionDays):
+        super().__init__(scope, f"{_pascal(spec.name)}Function")
+        self.spec = spec
+        log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+        self.function = lambda_.Function(
+            self, "Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=code,
+            layers=layers,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

@@ -1,0 +1,93 @@
+"""Operator commands: API keys and stores.
+
+Against a deployed stack: AWS credentials as usual and LOYALTY_TABLE_NAME set to the stack's table.
+Against the local run: add --local (reads the endpoints `make run` wrote).
+
+    python -m ops.admin keys create --client-id pos-sh-xuhui --kind pos --stores SH-XUHUI
+    python -m ops.admin keys list
+    python -m ops.admin keys revoke <key_id>
+    python -m ops.admin stores put --store-id NJ-XINJIEKOU --name 新街口店 --city 南京
+    python -m ops.admin stores list
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from loyalty.domain.clients import ClientKind, Scope
+from loyalty.domain.members import Store
+
+
+def _services(local: bool):
+    if local:
+        from local.run import ENDPOINTS_FILE
+
+        if not ENDPOINTS_FILE.exists():
+            sys.exit("the local platform is not running: start it with `make run`")
+        endpoints = json.loads(ENDPOINTS_FILE.read_text())
+        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+                     "AWS_SECRET_ACCESS_KEY", "LOYALTY_TABLE_NAME"):
+            os.environ[name] = endpoints[name]
+    table_name = os.environ.get("LOYALTY_TABLE_NAME")
+    if not table_name:
+        sys.exit("set LOYALTY_TABLE_NAME to the stack's table name (output of `cdk deploy`), or use --local")
+    import boto3
+
+    from loyalty.wiring import Services
+
+    return Services(table=boto3.resource("dynamodb").Table(table_name))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ops.admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--local", action="store_true", help="use the running local platform")
+    area = parser.add_subparsers(dest="area", required=True)
+    keys = area.add_parser("keys").add_subparsers(dest="command", required=True)
+    create = keys.add_parser("create")
+    create.add_argument("--client-id", required=True)
+    create.add_argument("--kind", required=True, choices=[k.value for k in ClientKind])
+    create.add_argument("--stores", required=True, help="comma-separated store ids, or * (back-office only)")
+    create.add_argument("--scopes", help="comma-separated scopes (default: the kind's scopes)")
+    create.add_argument("--description", default="")
+    keys.add_parser("list")
+    revoke = keys.add_parser("revoke")
+    revoke.add_argument("key_id")
+    stores = area.add_parser("stores").add_subparsers(dest="command", required=True)
+    put = stores.add_parser("put")
+    put.add_argument("--store-id", required=True)
+    put.add_argument("--name", required=True)
+    put.add_argument("--city", required=True)
+    put.add_argument("--timezone", default="Asia/Shanghai")
+    put.add_argument("--kind", default="store", choices=["store", "webshop", "app"])
+    stores.add_parser("list")
+    args = parser.parse_args(argv)
+
+    services = _services(args.local)
+    if args.area == "keys" and args.command == "create":
+        scopes = [Scope(s) for s in args.scopes.split(",")] if args.scopes else None
+        api_key, record = services.api_key_service.create(
+            args.client_id, ClientKind(args.kind), args.stores.split(","), scopes, args.description)
+        print(f"key_id: {record.key_id}\napi_key: {api_key}\n(shown once; only its hash is stored)")
+    elif args.area == "keys" and args.command == "list":
+        for record in services.api_key_service.list():
+            state = f"revoked {record.revoked_at:%Y-%m-%d}" if record.revoked_at else "active"
+            print(f"{record.key_id:<16} {record.client_id:<20} {record.kind.value:<10} "
+                  f"{','.join(sorted(record.store_ids)):<20} {state}")
+    elif args.area == "keys" and args.command == "revoke":
+        if not services.api_key_service.revoke(args.key_id):
+            sys.exit(f"no active key {args.key_id}")
+        print(f"revoked {args.key_id}")
+    elif args.area == "stores" and args.command == "put":
+        services.stores.put_store(Store(store_id=args.store_id, name=args.name, city=args.city,
+                                        timezone=args.timezone, kind=args.kind))
+        print(f"store {args.store_id} saved")
+    elif args.area == "stores" and args.command == "list":
+        for store in services.stores.list_stores():
+            print(f"{store.store_id:<14} {store.kind:<8} {store.city:<6} {store.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Template assertions on the properties that matter, and cdk-nag's verdict."""
+from __future__ import annotations
+
+from aws_cdk.assertions import Annotations, Match
+
+from infra.resources import (
+    API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, TABLE,
+)
+from loyalty.settings import CoreSettings, FeedbackIntakeSettings, required_environment
+
+
+def _functions(template) -> dict[str, dict]:
+    """Lambda functions keyed by their POWERTOOLS_SERVICE_NAME (the spec's function name)."""
+    found = template.find_resources("AWS::Lambda::Function")
+    by_name = {}
+    for resource in found.values():
+        env = resource["Properties"].get("Environment", {}).get("Variables", {})
+        if "POWERTOOLS_SERVICE_NAME" in env:
+            by_name[env["POWERTOOLS_SERVICE_NAME"]] = resource["Properties"]
+    return by_name
+
+
+def _policy_actions(template, function_props) -> set[str]:
+    role_ref = function_props["Role"]["Fn::GetAtt"][0]
+    actions: set[str] = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role_ref} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                value = statement["Action"]
+                actions.update([value] if isinstance(value, str) else value)
+    return actions
+
+
+def test_table_is_protected_encrypted_and_matches_the_spec(synthesized):
+    _, template = synthesized
+    template.has_resource("AWS::DynamoDB::Table", {
+        "DeletionPolicy": "Retain",
+        "Properties": Match.object_like({
+            "BillingMode": "PAY_PER_REQUEST",
+            "DeletionProtectionEnabled": True,
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
+            "TimeToLiveSpecification": {"AttributeName": TABLE.ttl_attribute, "Enabled": True},
+            "KeySchema": [{"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"}],
+        }),
+    })
+    table = next(iter(template.find_resources("AWS::DynamoDB::Table").values()))
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+               for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes == {i.name: [i.partition_key, i.sort_key] for i in TABLE.indexes}
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_every_function_shares_the_one_construct_settings(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    assert set(functions) == {spec.name for spec in FUNCTIONS}
+    for name, props in functions.items():
+        assert props["Runtime"] == "python3.14", name
+        assert props["Architectures"] == ["arm64"], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", name
+        assert len(props["Layers"]) == 2, name
+        assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Loyalty"
+    for group in template.find_resources("AWS::Logs::LogGroup").values():
+        assert group["Properties"].get("RetentionInDays"), "every log group has a retention"
+
+
+def test_environment_names_are_exactly_what_the_settings_read(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    core = required_environment(CoreSettings)
+    for spec in FUNCTIONS:
+        names = set(functions[spec.name]["Environment"]["Variables"])
+        assert core <= names, spec.name
+        queue_vars = {q.env_var for q in QUEUES if q.logical_id in spec.sends_to}
+        assert queue_vars <= names, spec.name
+    feedback_only = required_environment(FeedbackIntakeSettings) - core
+    assert feedback_only == {q.env_var for q in QUEUES if q.env_var in feedback_only}
+
+
+def test_each_function_gets_only_the_permissions_it_uses(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    for spec in FUNCTIONS:
+        actions = _policy_actions(template, functions[spec.name])
+        assert ("events:PutEvents" in actions) == spec.publishes_events, spec.name
+        writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+        assert bool(actions & writes) == (spec.table_access == "write"), spec.name
+        assert ("dynamodb:GetItem" in actions) == (spec.table_access in ("read", "write")), spec.name
+        assert ("sqs:SendMessage" in actions) == bool(spec.sends_to), spec.name
+
+
+def test_api_routes_all_pass_the_key_authorizer(synthesized):
+    _, template = synthesized
+    template.has_resource_properties("AWS::ApiGateway::Authorizer", {
+        "Type": "REQUEST",
+        "IdentitySource": f"method.request.header.{API_KEY_HEADER}",
+        "AuthorizerResultTtlInSeconds": AUTHORIZER_CACHE_SECONDS,
+    })
+    methods = [m["Properties"] for m in template.find_resources("AWS::ApiGateway::Method").values()]
+    routed = [m for m in methods if m["HttpMethod"] != "OPTIONS"]
+    expected = sum(len(spec.routes) for spec in FUNCTIONS)
+    assert len(routed) == expected
+    assert all(m["AuthorizationType"] == "CUSTOM" for m in routed)
+
+
+def test_stage_throttles_and_logs_without_personal_data(synthesized):
+    _, template = synthesized
+    stage = next(iter(template.find_resources("AWS::ApiGateway::Stage").values()))["Properties"]
+    assert stage["StageName"] == "v1"
+    assert stage["TracingEnabled"] is True
+    settings = stage["MethodSettings"][0]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert settings["DataTraceEnabled"] is False
+    access_format = stage["AccessLogSetting"]["Format"]
+    assert "$context.requestId" in access_format
+    for leaky in ("querystring", "$input.body", "$context.identity.user"):
+        assert leaky not in access_format
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in template.find_resources("AWS::ApiGateway::GatewayResponse").values()}
+    assert set(responses) == set(GATEWAY_RESPONSES)
+    assert '"code":"UNAUTHORIZED"' in responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"]
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+def test_queues_have_dead_letter_queues_and_partial_batch_failures(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    mappings = list(template.find_resources("AWS::Lambda::EventSourceMapping").values())
+    assert len(mappings) == len(QUEUES)
+    for queue in QUEUES:
+        template.has_resource_properties("AWS::SQS::Queue", {
+            "QueueName": queue.name,
+            "VisibilityTimeout": queue.visibility_timeout_seconds,
+            "RedrivePolicy": Match.object_like({"maxReceiveCount": queue.max_receive_count}),
+            "KmsMasterKeyId": Match.any_value(),
+        })
+        assert queue.visibility_timeout_seconds >= 6 * functions[queue.consumer]["Timeout"]
+    for mapping in mappings:
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_schedules_target_their_functions(synthesized):
+    _, template = synthesized
+    rules = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+             if "ScheduleExpression" in r["Properties"]]
+    expressions = sorted(r["ScheduleExpression"] for r in rules)
+    expected = sorted(f"rate({s.rate_minutes} minute{'s' if s.rate_minutes > 1 else ''})" for s in SCHEDULES)
+    assert expressions == expected
+
+
+def test_cdk_nag_reports_no_unsuppressed_errors(synthesized):
+    stack, _ = synthesized
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert errors == [], "\n".join(str(e.entry.data) for e in errors)
