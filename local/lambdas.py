@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import traceback
@@ -43,6 +44,7 @@ class FunctionError(Exception):
 
 
 def _init_container(environment: dict[str, str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run; the run stops its containers
     os.environ.update(environment)
     for entry in reversed(SEARCH_PATH):
         if entry not in sys.path:

@@ -141,3 +141,14 @@ def test_unknown_route_and_openapi(platform):
     assert platform.call("GET", "/v1/nothing-here").status_code == 404
     document = platform.call("GET", "/openapi.json", client=None).json()
     assert "/v1/members" in document["paths"]
+
+
+def test_body_sent_as_a_form_content_type_is_still_read_as_json(platform, phone):
+    """curl -d sends application/x-www-form-urlencoded; the API reads JSON regardless."""
+    import json
+
+    response = platform.call("POST", "/v1/members/lookup", data=json.dumps({"phone": phone}),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "MEMBER_NOT_FOUND"
+    assert phone not in response.text

@@ -3,6 +3,7 @@ the one error mapping, a request size limit and the caller's identity from the a
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +17,8 @@ from loyalty.domain.clients import ClientIdentity
 from loyalty.domain.errors import DomainError
 
 MAX_BODY_BYTES = 64 * 1024
+# An invocation that records no business metric is normal; don't warn about it on every request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(child=True)
 
 
@@ -71,13 +74,29 @@ def check_body_size(event: dict) -> DomainError | None:
 
 
 def resolve(app: APIGatewayRestResolver, event: dict, context: Any) -> dict:
-    """Entry point for every API function: size limit first, then routing."""
+    """Entry point for every API function: size limit first, then routing.
+
+    The API speaks JSON only: a body sent without a JSON content type (curl's default is a form) is
+    still read as JSON, so it is validated field by field, never parsed as form data."""
+    _force_json_content_type(event)
     too_large = check_body_size(event)
     if too_large is not None:
         response = error_response(too_large)
         return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
                 "body": response.body, "isBase64Encoded": False}
     return app.resolve(event, context)
+
+
+def _force_json_content_type(event: dict) -> None:
+    if not event.get("body"):
+        return
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    event["headers"] = headers
+    if event.get("multiValueHeaders"):
+        multi = {k: v for k, v in event["multiValueHeaders"].items() if k.lower() != "content-type"}
+        multi["Content-Type"] = ["application/json"]
+        event["multiValueHeaders"] = multi
 
 
 def caller(router: Router | APIGatewayRestResolver) -> ClientIdentity:
