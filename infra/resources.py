@@ -98,10 +98,109 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         table_access="write",
         publishes_events=True,
     ),
+    FunctionSpec(
+        name="points",
+        handler="points.handler",
+        description="Points earned on purchases and activities, returns, adjustments, balance and ledger",
+        routes=(
+            Route("POST", "/v1/members/{member_id}/purchases"),
+            Route("POST", "/v1/members/{member_id}/returns"),
+            Route("POST", "/v1/members/{member_id}/activities"),
+            Route("POST", "/v1/members/{member_id}/adjustments"),
+            Route("GET", "/v1/members/{member_id}/points"),
+            Route("GET", "/v1/members/{member_id}/ledger"),
+        ),
+        table_access="write",
+        publishes_events=True,
+    ),
+    FunctionSpec(
+        name="program",
+        handler="program.handler",
+        description="The loyalty program's earning rules, managed by the back office",
+        routes=(
+            Route("GET", "/v1/program/rules"),
+            Route("PUT", "/v1/program/rules"),
+        ),
+        table_access="write",
+    ),
+    FunctionSpec(
+        name="points_activation",
+        handler="points_activation.handler",
+        description="Makes pending points available once their return window has passed",
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=300,
+    ),
+    FunctionSpec(
+        name="feedback_intake",
+        handler="feedback_intake.handler",
+        description="Accepts member feedback from POS, webshop, app and surveys onto the feedback queue",
+        routes=(Route("POST", "/v1/feedback"),),
+        table_access="read",  # the store, and whether the feedback id is already taken
+        sends_to=("FeedbackQueue",),
+    ),
+    FunctionSpec(
+        name="feedback_processor",
+        handler="feedback_processor.handler",
+        description="Classifies, routes and stores queued feedback once per id, and rewards the member",
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=30,
+    ),
+    FunctionSpec(
+        name="feedback_staff",
+        handler="feedback_staff.handler",
+        description="Back office: feedback lists, acknowledge, assign, resolve, configuration, report",
+        routes=(
+            Route("GET", "/v1/feedback"),
+            Route("GET", "/v1/feedback/config"),
+            Route("PUT", "/v1/feedback/config"),
+            Route("GET", "/v1/feedback/{feedback_id}"),
+            Route("POST", "/v1/feedback/{feedback_id}/acknowledge"),
+            Route("POST", "/v1/feedback/{feedback_id}/assign"),
+            Route("POST", "/v1/feedback/{feedback_id}/resolve"),
+            Route("GET", "/v1/reports/feedback"),
+        ),
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=30,
+    ),
+    FunctionSpec(
+        name="feedback_overdue",
+        handler="feedback_overdue.handler",
+        description="Flags open feedback past its due time and announces it once",
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=60,
+    ),
 )
 
-QUEUES: tuple[QueueSpec, ...] = ()
-SCHEDULES: tuple[ScheduleSpec, ...] = ()
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec(
+        logical_id="FeedbackQueue",
+        name="loyalty-feedback",
+        visibility_timeout_seconds=180,  # 6x the processor's 30 s timeout, as AWS recommends
+        max_receive_count=5,
+        dlq_name="loyalty-feedback-dlq",
+        env_var="FEEDBACK_QUEUE_URL",
+        consumer="feedback_processor",
+        batch_size=10,
+    ),
+)
+SCHEDULES: tuple[ScheduleSpec, ...] = (
+    ScheduleSpec(
+        logical_id="PointsActivationSchedule",
+        function="points_activation",
+        rate_minutes=15,
+        description="Activate pending points whose return window has passed",
+    ),
+    ScheduleSpec(
+        logical_id="FeedbackOverdueSchedule",
+        function="feedback_overdue",
+        rate_minutes=15,
+        description="Flag open feedback past its due time",
+    ),
+)
 
 
 def function(name: str) -> FunctionSpec:

@@ -90,7 +90,71 @@ class Services:
             publisher=self.publisher,
             clock=self.clock,
             default_country_code=self.settings.default_country_code,
+            welcome_bonus=self.points_service,
         )
+
+    @cached_property
+    def program_rules(self):
+        # per container: the short-lived rules cache lives as long as this object
+        from loyalty.adapters.points_repo import DynamoProgramRulesRepository
+
+        return DynamoProgramRulesRepository(self.table)
+
+    @cached_property
+    def points_service(self):
+        from loyalty.adapters.points_repo import DynamoPointsRepository
+        from loyalty.app.points import PointsService
+
+        return PointsService(
+            repo=DynamoPointsRepository(self.table),
+            rules=self.program_rules,
+            publisher=self.publisher,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def feedback_repository(self):
+        from loyalty.adapters.feedback_repo import DynamoFeedbackRepository
+
+        return DynamoFeedbackRepository(self.table)
+
+    @cached_property
+    def feedback_queue(self):
+        from loyalty.adapters.feedback_queue import SqsFeedbackQueue
+
+        return SqsFeedbackQueue(self.sqs, self.feedback_queue_url)
+
+    @cached_property
+    def feedback_rewarder(self):
+        from loyalty.adapters.feedback_rewarder import PointsFeedbackRewarder
+
+        return PointsFeedbackRewarder(self.points_service)
+
+    @cached_property
+    def feedback_intake(self):
+        from loyalty.app.feedback import FeedbackIntake
+
+        return FeedbackIntake(queue=self.feedback_queue, stores=self.stores, feedback=self.feedback_repository,
+                              clock=self.clock)
+
+    @cached_property
+    def feedback_processor(self):
+        from loyalty.app.feedback import FeedbackProcessor
+
+        return FeedbackProcessor(feedback=self.feedback_repository, publisher=self.publisher,
+                                 rewarder=self.feedback_rewarder, clock=self.clock)
+
+    @cached_property
+    def feedback_desk(self):
+        from loyalty.app.feedback import FeedbackDesk
+
+        return FeedbackDesk(feedback=self.feedback_repository, publisher=self.publisher, clock=self.clock)
+
+    @cached_property
+    def feedback_reports(self):
+        from loyalty.app.feedback import FeedbackReports
+
+        return FeedbackReports(feedback=self.feedback_repository, stores=self.stores, clock=self.clock)
 
 
 _current: Services | None = None

@@ -58,7 +58,7 @@ def idempotency_put(table_name: str, claim: IdempotencyClaim) -> dict[str, Any]:
         **idempotency_key(claim.scope, claim.key),
         "entity": "idempotency",
         "request_hash": claim.request_hash,
-        "response": drop_none(claim.response),
+        "response": claim.response,  # nulls kept: a replay must return the original response, key for key
     }
     if claim.expires_at is not None:
         item["expires_at"] = claim.expires_at

@@ -1,11 +1,15 @@
 """Authenticate an API key and manage keys (create, list, revoke)."""
 from __future__ import annotations
 
+import re
+
 from loyalty.domain.clients import (
     ApiKeyRecord, ClientIdentity, ClientKind, DEFAULT_SCOPES, Scope, new_api_key, parse_api_key, secret_matches,
 )
 from loyalty.domain.errors import InvalidInput
 from loyalty.domain.ports import ApiKeyRepository, Clock
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
 
 class ApiKeyService:
@@ -30,6 +34,9 @@ class ApiKeyService:
             raise InvalidInput("a client acts for at least one store ('*' for all)", field="store_ids")
         if kind != ClientKind.BACKOFFICE and "*" in store_ids:
             raise InvalidInput("only back-office clients may act for every store", field="store_ids")
+        if key_id is not None and not _KEY_ID.match(key_id):
+            # '_' separates the parts of lk_<key id>_<secret>: such a key could never be parsed back
+            raise InvalidInput("a key id has 1 to 32 letters, digits or dashes", field="key_id")
         api_key, key_id, secret_hash = new_api_key(key_id, secret)
         record = ApiKeyRecord(
             key_id=key_id, secret_hash=secret_hash, client_id=client_id, kind=kind,

@@ -11,6 +11,7 @@ from loyalty.domain.idempotency import IdempotencyClaim, IdempotentReplay, paylo
 from loyalty.domain.ids import is_valid_card_number, new_card_number, new_id, new_referral_code
 from loyalty.domain.members import ConsentKind, ConsentRecord, EnrollmentRequest, Member, MemberPatch
 from loyalty.domain.phone import normalize_phone
+from loyalty.domain.points_ports import WelcomeBonus
 from loyalty.domain.ports import Clock, EventPublisher, MemberRepository, StoreDirectory
 
 ENROLL_IDEMPOTENCY_TTL = timedelta(days=7)
@@ -30,12 +31,14 @@ class MemberService:
         publisher: EventPublisher,
         clock: Clock,
         default_country_code: str,
+        welcome_bonus: WelcomeBonus | None = None,
     ):
         self._members = members
         self._stores = stores
         self._publisher = publisher
         self._clock = clock
         self._country = default_country_code
+        self._welcome_bonus = welcome_bonus
 
     def enroll(self, request: EnrollmentRequest, client: ClientIdentity, idempotency_key: str | None) -> EnrollmentOutcome:
         client.require(Scope.MEMBERS_WRITE)
@@ -108,6 +111,8 @@ class MemberService:
                 },
             )
         ])
+        if self._welcome_bonus is not None:
+            self._welcome_bonus.grant_welcome_bonus(member.member_id, member.enrolled_store_id, now)
         return EnrollmentOutcome(member=response, created=True)
 
     def get(self, member_id: str, client: ClientIdentity) -> dict:

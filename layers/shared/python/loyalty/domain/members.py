@@ -148,7 +148,10 @@ class Member(BaseModel):
 
     def apply_patch(self, patch: MemberPatch, *, now: datetime, client_id: str) -> tuple["Member", list[ConsentRecord]]:
         """Return the changed member and the consent records the change adds to the history."""
-        changes = patch.model_dump(exclude_unset=True, exclude={"consents"})
+        # Field values, not model_dump: a dumped Address would be a dict and never equal the stored one.
+        changes = {name: getattr(patch, name) for name in patch.model_fields_set if name != "consents"}
+        if "interests" in changes and changes["interests"] is None:
+            changes["interests"] = []  # null clears the list; the member's interests are never None
         updated = self.model_copy(update=changes)
         new_consents: list[ConsentRecord] = []
         if patch.consents:

@@ -1,0 +1,50 @@
+"""Feedback intake: POST /v1/feedback validates, queues and answers 202 at once; the processor does the rest."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field
+
+from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.schemas import CONFLICT, ERRORS, json_content
+from loyalty.domain.feedback import FeedbackSubmission
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = Router()
+
+
+class FeedbackAccepted(BaseModel):
+    feedback_id: str
+    status: str = Field(description="Always `accepted`: the feedback is queued for classification and routing")
+    received_at: str
+
+
+@router.post(
+    "/v1/feedback",
+    summary="Submit member feedback (complaint, suggestion, praise, survey answer)",
+    description="Answered as soon as the feedback is safely queued. Resending the same feedback_id with the "
+                "same content is harmless; the same id with other content is refused with 409.",
+    tags=["feedback"],
+    responses={202: json_content(FeedbackAccepted, "Queued"), **ERRORS, **CONFLICT},
+)
+def submit(submission: FeedbackSubmission):
+    result = services().feedback_intake.submit(submission, caller(router))
+    # Ids and labels only: the text may contain personal data.
+    logger.info("feedback accepted", extra={"feedback_id": submission.feedback_id, "store_id": submission.store_id,
+                                            "member_id": submission.member_id, "kind": submission.kind.value,
+                                            "channel": submission.channel.value})
+    metrics.add_metric(name="FeedbackAccepted", unit=MetricUnit.Count, value=1)
+    return json_response(202, result)
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return resolve(app, event, context)

@@ -1,0 +1,172 @@
+"""Back office feedback handling: lists, one item with its history, acknowledge / assign / resolve,
+the classification and routing configuration, and the feedback report."""
+from datetime import date
+from typing import Annotated, Optional
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field
+
+from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.schemas import CONFLICT, ERRORS, ErrorBody, json_content
+from loyalty.domain.feedback import (
+    AcknowledgeRequest, AssignRequest, FeedbackCategory, FeedbackHistoryEntry, FeedbackQuery, FeedbackRecord,
+    FeedbackStatus, ResolveRequest, Urgency,
+)
+from loyalty.domain.feedback_config import FeedbackConfig, FeedbackConfigUpdate
+from loyalty.domain.feedback_report import ReportQuery
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = Router()
+
+FeedbackIdPath = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")]
+StoreIdQuery = Annotated[Optional[str], Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+NOT_FOUND = {404: json_content(ErrorBody, "No such feedback (or not one of the client's stores)")}
+
+
+# -- response shapes for the OpenAPI document ------------------------------------------------------
+class FeedbackDetail(FeedbackRecord):
+    history: list[FeedbackHistoryEntry]
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackRecord]
+    next_cursor: Optional[str] = Field(default=None, description="Pass as `cursor` for the next page")
+
+
+class FeedbackConfigView(FeedbackConfig):
+    version: int = Field(description="Send it back with PUT; 0 while the built-in defaults apply")
+    source: str = Field(description="`default` or `stored`")
+
+
+@router.get(
+    "/v1/feedback",
+    summary="List feedback by status, store, category, urgency or overdue",
+    description="Without status or store_id, every open item (new, acknowledged, assigned) by due time. "
+                "A store's items come newest first; a status's items by due time.",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackList, "A page of feedback"), **ERRORS},
+)
+def list_feedback(
+    status: Annotated[Optional[FeedbackStatus], Query()] = None,
+    store_id: StoreIdQuery = None,
+    category: Annotated[Optional[FeedbackCategory], Query()] = None,
+    urgency: Annotated[Optional[Urgency], Query()] = None,
+    overdue: Annotated[Optional[bool], Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[Optional[str], Query(min_length=1, max_length=2048)] = None,
+):
+    query = FeedbackQuery(status=status, store_id=store_id, category=category, urgency=urgency, overdue=overdue,
+                          limit=limit, cursor=cursor)
+    return json_response(200, services().feedback_desk.list(query, caller(router)))
+
+
+@router.get(
+    "/v1/feedback/config",
+    summary="The keyword dictionaries, routing and deadlines feedback is handled with",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackConfigView, "Current configuration"), **ERRORS},
+)
+def get_config():
+    return json_response(200, services().feedback_desk.get_config(caller(router)))
+
+
+@router.put(
+    "/v1/feedback/config",
+    summary="Replace the feedback configuration",
+    description="Send the whole configuration with the version you read (0 while the defaults apply). "
+                "Applies to feedback processed from then on; stored items keep their classification.",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackConfigView, "Stored"), **ERRORS, **CONFLICT},
+)
+def put_config(update: FeedbackConfigUpdate):
+    client = caller(router)
+    stored = services().feedback_desk.put_config(update, client)
+    logger.info("feedback config changed", extra={"version": stored["version"], "client_id": client.client_id})
+    return json_response(200, stored)
+
+
+@router.get(
+    "/v1/feedback/<feedback_id>",
+    summary="One feedback item with its history",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackDetail, "The item and every change to it, oldest first"), **ERRORS,
+               **NOT_FOUND},
+)
+def get_feedback(feedback_id: FeedbackIdPath):
+    return json_response(200, services().feedback_desk.get(feedback_id, caller(router)))
+
+
+_WORKFLOW = {**ERRORS, **NOT_FOUND,
+             409: json_content(ErrorBody, "Not allowed in the item's status, or the item changed since `version`")}
+
+
+@router.post(
+    "/v1/feedback/<feedback_id>/acknowledge",
+    summary="Acknowledge new feedback",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackRecord, "Acknowledged"), **_WORKFLOW},
+)
+def acknowledge(feedback_id: FeedbackIdPath, request: AcknowledgeRequest):
+    return _changed("acknowledged", services().feedback_desk.acknowledge(feedback_id, request, caller(router)))
+
+
+@router.post(
+    "/v1/feedback/<feedback_id>/assign",
+    summary="Assign open feedback to a staff member",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackRecord, "Assigned"), **_WORKFLOW},
+)
+def assign(feedback_id: FeedbackIdPath, request: AssignRequest):
+    return _changed("assigned", services().feedback_desk.assign(feedback_id, request, caller(router)))
+
+
+@router.post(
+    "/v1/feedback/<feedback_id>/resolve",
+    summary="Resolve feedback with a note on what was done (final)",
+    tags=["feedback"],
+    responses={200: json_content(FeedbackRecord, "Resolved"), **_WORKFLOW},
+)
+def resolve_feedback(feedback_id: FeedbackIdPath, request: ResolveRequest):
+    item = services().feedback_desk.resolve(feedback_id, request, caller(router))
+    metrics.add_metric(name="FeedbackResolvedOnTime" if item["resolved_on_time"] else "FeedbackResolvedLate",
+                       unit=MetricUnit.Count, value=1)
+    return _changed("resolved", item)
+
+
+def _changed(action: str, item: dict):
+    logger.info("feedback " + action, extra={"feedback_id": item["feedback_id"], "store_id": item["store_id"],
+                                             "status": item["status"], "version": item["version"]})
+    return json_response(200, item)
+
+
+@router.get(
+    "/v1/reports/feedback",
+    summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store",
+    description="`from` and `to` are calendar days (inclusive) in each store's time zone; at most 92 days.",
+    tags=["reports"],
+    responses={**ERRORS},
+)
+def feedback_report(
+    from_date: Annotated[date, Query(alias="from")],
+    to_date: Annotated[date, Query(alias="to")],
+    store_id: StoreIdQuery = None,
+):
+    query = ReportQuery(from_date=from_date, to_date=to_date, store_id=store_id)
+    return json_response(200, services().feedback_reports.report(query, caller(router)))
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return resolve(app, event, context)

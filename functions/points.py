@@ -1,0 +1,121 @@
+"""Points: purchases, returns, activities and adjustments; balance and ledger. /v1/members/{id}/..."""
+from typing import Annotated, Optional
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.schemas import CONFLICT, ERRORS, NOT_FOUND, ErrorBody, json_content
+from loyalty.app.points import PointsOutcome
+from loyalty.domain.points import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = Router()
+
+MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A-Z]{26}$")]
+RULE_REFUSED = {422: json_content(ErrorBody, "A program rule refuses it (too late, over-return, cap reached...)")}
+WRITE_RESPONSES = {200: {"description": "Idempotent replay: the original result"}, **ERRORS, **NOT_FOUND,
+                   **CONFLICT, **RULE_REFUSED}
+
+
+def _answer(outcome: PointsOutcome, metric: str, log: str, member_id: str):
+    logger.info(log, extra={"member_id": member_id, "replay": not outcome.created,
+                            "points": outcome.result.get("points")})
+    if outcome.created:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    return json_response(201 if outcome.created else 200, outcome.result)
+
+
+@router.post(
+    "/v1/members/<member_id>/purchases",
+    summary="Earn points on a purchase",
+    description="Idempotent by store_id + order_id for good: a retry gets the original result (200); the same "
+                "order with another body gets 409 IDEMPOTENCY_KEY_REUSED. Offline purchases are accepted up to the "
+                "program's late_purchase_days after occurred_at.",
+    tags=["points"],
+    responses={201: {"description": "Points earned, with the breakdown and the balance after"}, **WRITE_RESPONSES},
+)
+def post_purchase(member_id: MemberId, request: PurchaseRequest):
+    outcome = services().points_service.earn_purchase(member_id, request, caller(router))
+    return _answer(outcome, "PurchasesEarned", "purchase", member_id)
+
+
+@router.post(
+    "/v1/members/<member_id>/returns",
+    summary="Claw back the points of returned goods",
+    description="Idempotent by returning store + return_id. Points come back from the purchase's pending points "
+                "first, then from available; what the balance cannot cover is recorded as debt.",
+    tags=["points"],
+    responses={201: {"description": "Points clawed back"}, **WRITE_RESPONSES},
+)
+def post_return(member_id: MemberId, request: ReturnRequest):
+    outcome = services().points_service.record_return(member_id, request, caller(router))
+    return _answer(outcome, "ReturnsRecorded", "return", member_id)
+
+
+@router.post(
+    "/v1/members/<member_id>/activities",
+    summary="Earn points for an activity (check-in, review, event, survey...)",
+    tags=["points"],
+    responses={201: {"description": "Points earned"}, **WRITE_RESPONSES},
+)
+def post_activity(member_id: MemberId, request: ActivityRequest):
+    outcome = services().points_service.earn_activity(
+        member_id, activity_id=request.activity_id, activity_type=request.type, occurred_at=request.occurred_at,
+        store_id=request.store_id, client=caller(router))
+    return _answer(outcome, "ActivitiesEarned", "activity", member_id)
+
+
+@router.post(
+    "/v1/members/<member_id>/adjustments",
+    summary="Correct a member's points (back office)",
+    description="Needs the points:adjust scope; recorded with the client that made it. A negative adjustment "
+                "cannot take available points below zero (409 INSUFFICIENT_POINTS).",
+    tags=["points"],
+    responses={201: {"description": "Adjusted"}, **WRITE_RESPONSES},
+)
+def post_adjustment(member_id: MemberId, request: AdjustmentRequest):
+    outcome = services().points_service.adjust(member_id, request, caller(router))
+    return _answer(outcome, "PointsAdjusted", "adjustment", member_id)
+
+
+@router.get(
+    "/v1/members/<member_id>/points",
+    summary="A member's points: available, pending, debt, lifetime earned, expiring soon",
+    tags=["points"],
+    responses={**ERRORS, **NOT_FOUND},
+)
+def get_points(member_id: MemberId):
+    return json_response(200, services().points_service.balance(member_id, caller(router)))
+
+
+@router.get(
+    "/v1/members/<member_id>/ledger",
+    summary="A member's points ledger, newest first",
+    description="Pass next_cursor back as cursor for the next page.",
+    tags=["points"],
+    responses={**ERRORS, **NOT_FOUND},
+)
+def get_ledger(
+    member_id: MemberId,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[Optional[str], Query(min_length=1, max_length=1024)] = None,
+):
+    page = services().points_service.ledger(member_id, caller(router), limit=limit, cursor=cursor)
+    return json_response(200, page)
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return resolve(app, event, context)

@@ -1,0 +1,23 @@
+"""Scheduled job: pending points whose return window has passed become available (PointsActivated.v1)."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+SAFETY_MARGIN_MS = 15_000  # stop taking new lots while there is still time to finish the current one
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    run = services().points_service.activate_due(
+        should_continue=(lambda: remaining() > SAFETY_MARGIN_MS) if remaining else (lambda: True))
+    metrics.add_metric(name="PointsLotsActivated", unit=MetricUnit.Count, value=run.activated)
+    logger.info("activation run", extra={"schedule_time": event.get("time"), **run.view()})
+    return run.view()

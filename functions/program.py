@@ -1,0 +1,50 @@
+"""The loyalty program's rules, as configuration the back office manages: GET/PUT /v1/program/rules."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.logging import correlation_paths
+
+from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.schemas import CONFLICT, ERRORS, json_content
+from loyalty.domain.program import ProgramRules, ProgramRulesInput
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+router = Router()
+
+
+@router.get(
+    "/v1/program/rules",
+    summary="The program's earning rules",
+    description="The built-in defaults (version 0) until rules are stored. Needs the program:admin scope.",
+    tags=["program"],
+    responses={200: json_content(ProgramRules, "The rules in force"), **ERRORS},
+)
+def get_rules():
+    return json_response(200, services().points_service.rules(caller(router)))
+
+
+@router.put(
+    "/v1/program/rules",
+    summary="Replace the program's earning rules",
+    description="Send the complete rules with the version you started from; if someone changed them meanwhile "
+                "the answer is 409 RULES_VERSION_CONFLICT. Running containers pick the change up within a minute.",
+    tags=["program"],
+    responses={200: json_content(ProgramRules, "The stored rules, with their new version"), **ERRORS, **CONFLICT},
+)
+def put_rules(rules: ProgramRulesInput):
+    client = caller(router)
+    stored = services().points_service.replace_rules(rules, client)
+    logger.info("program rules replaced", extra={"version": stored["version"], "client_id": client.client_id})
+    return json_response(200, stored)
+
+
+app = build_app(router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return resolve(app, event, context)

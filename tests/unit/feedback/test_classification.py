@@ -1,0 +1,167 @@
+"""Classification, sentiment, urgency and routing with the built-in dictionaries, on realistic texts."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from loyalty.domain.feedback import FeedbackCategory as C
+from loyalty.domain.feedback import FeedbackKind as K
+from loyalty.domain.feedback import Sentiment, Urgency
+from loyalty.domain.feedback_classify import assess, classify, count_matches, sentiment_of, urgency_of
+from loyalty.domain.feedback_config import DEFAULT_FEEDBACK_CONFIG as CONFIG
+from loyalty.domain.feedback_config import FeedbackConfig
+
+RECEIVED = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text, primary", [
+    # product quality
+    ("买的羊毛衫洗了一次就起球掉色，做工太差了", C.PRODUCT_QUALITY),
+    ("面包还在保质期内就发霉了，品质堪忧", C.PRODUCT_QUALITY),
+    ("The jeans I bought have a defect in the stitching and the fabric feels cheap quality.", C.PRODUCT_QUALITY),
+    # service attitude
+    ("收银员态度冷漠，问了两遍都爱答不理", C.SERVICE_ATTITUDE),
+    ("导购小姐姐非常耐心，帮我挑了半个小时", C.SERVICE_ATTITUDE),
+    ("The cashier was rude and the queue barely moved.", C.SERVICE_ATTITUDE),
+    # pricing and promotions
+    ("满减活动结账时没有生效，标价和实际收费不一致", C.PRICING_PROMOTIONS),
+    ("同样的洗发水比隔壁超市贵了十块，性价比太低", C.PRICING_PROMOTIONS),
+    ("The discount coupon was not applied and I was overcharged.", C.PRICING_PROMOTIONS),
+    # delivery and logistics
+    ("快递三天了还没发货，物流信息一直不更新", C.DELIVERY_LOGISTICS),
+    ("外卖骑手送错地址，包裹还少发了一件", C.DELIVERY_LOGISTICS),
+    ("My parcel was marked as delivered but the courier left it at the wrong building.", C.DELIVERY_LOGISTICS),
+    # store environment
+    ("洗手间很脏，地面湿漉漉的，货架通道也很拥挤", C.STORE_ENVIRONMENT),
+    ("店里空调温度太低，停车也很不方便", C.STORE_ENVIRONMENT),
+    ("The toilets were dirty and the aisles were blocked by boxes.", C.STORE_ENVIRONMENT),
+    # membership and points
+    ("上个月的积分一直没到账，会员等级也没有升级", C.MEMBERSHIP_POINTS),
+    ("生日礼没有收到，会员卡里的储值也查不到", C.MEMBERSHIP_POINTS),
+    ("I could not redeem my loyalty points at the till.", C.MEMBERSHIP_POINTS),
+    # nothing the dictionaries know
+    ("希望能开一家分店在浦东", C.OTHER),
+    ("Please open earlier on Sundays.", C.OTHER),
+])
+def test_every_category_is_recognised_in_chinese_and_english(text, primary):
+    categories, _ = classify(text, CONFIG)
+
+    assert categories[0] == primary
+
+
+def test_several_categories_are_kept_and_the_highest_score_is_primary():
+    categories, scores = classify("快递包裹送到时已经破损，里面的杯子质量也很一般，客服态度还不好", CONFIG)
+
+    assert categories[0] == C.DELIVERY_LOGISTICS  # 快递, 包裹, 送到
+    assert set(categories) == {C.DELIVERY_LOGISTICS, C.PRODUCT_QUALITY, C.SERVICE_ATTITUDE}
+    assert (scores[C.DELIVERY_LOGISTICS], scores[C.PRODUCT_QUALITY], scores[C.MEMBERSHIP_POINTS]) == (3, 2, 0)
+
+
+def test_equal_scores_fall_back_to_the_declared_category_order():
+    categories, scores = classify("价格还行，就是配送慢", CONFIG)
+
+    assert scores[C.PRICING_PROMOTIONS] == scores[C.DELIVERY_LOGISTICS] == 1
+    assert categories == [C.PRICING_PROMOTIONS, C.DELIVERY_LOGISTICS]
+
+
+def test_a_chinese_keyword_inside_a_longer_one_counts_once():
+    assert count_matches("优惠券不能用", ["优惠", "优惠券"]) == 1
+    assert count_matches("优惠券不能用，优惠也没有", ["优惠", "优惠券"]) == 2
+
+
+def test_chinese_matches_substrings_and_english_matches_whole_words():
+    assert count_matches("配送员很准时", ["配送"]) == 1  # no word boundaries in Chinese
+    assert count_matches("Great service", ["service"]) == 1
+    assert count_matches("SERVICE desk", ["service"]) == 1  # case-insensitive
+    assert count_matches("serviceable", ["service"]) == 0  # a word, not a prefix...
+    assert count_matches("prices went up", ["price*"]) == 1  # ...unless the keyword says so
+    assert count_matches("快递delivery很慢", ["delivery"]) == 1  # English inside Chinese text
+    assert count_matches("the air  conditioning is broken", ["air conditioning"]) == 1
+
+
+@pytest.mark.parametrize("text, kind, rating, nps, expected", [
+    ("店员很热情，服务周到，非常满意！", K.PRAISE, 5, None, Sentiment.POSITIVE),
+    ("收银员态度差，太让人失望了", K.COMPLAINT, None, None, Sentiment.NEGATIVE),
+    ("不满意，服务不热情", K.SUGGESTION, None, None, Sentiment.NEGATIVE),  # 满意 and 热情 negated
+    ("水果很新鲜", K.SURVEY, None, None, Sentiment.POSITIVE),
+    ("水果不新鲜", K.SURVEY, None, None, Sentiment.NEGATIVE),
+    ("包装没有破损，很好", K.SURVEY, None, None, Sentiment.POSITIVE),  # a negated complaint word
+    ("The staff was not friendly at all.", K.SURVEY, None, None, Sentiment.NEGATIVE),
+    ("Not bad, the aisles were clean.", K.SURVEY, None, None, Sentiment.POSITIVE),
+    ("The courier wasn’t helpful.", K.SURVEY, None, None, Sentiment.NEGATIVE),  # curly apostrophe
+    (None, K.SURVEY, None, 10, Sentiment.POSITIVE),
+    (None, K.SURVEY, None, 7, Sentiment.NEUTRAL),
+    (None, K.SURVEY, 3, None, Sentiment.NEUTRAL),
+    (None, K.SURVEY, 1, None, Sentiment.NEGATIVE),
+    ("还行吧", K.SUGGESTION, None, None, Sentiment.NEUTRAL),
+])
+def test_sentiment_weighs_words_negations_and_scores(text, kind, rating, nps, expected):
+    assert sentiment_of(text, kind, rating, nps, CONFIG) == expected
+
+
+@pytest.mark.parametrize("text, kind, rating, nps, reasons", [
+    ("买的花生酥没有标注过敏原，孩子吃了过敏起疹子", K.COMPLAINT, None, None, ["safety_keyword"]),
+    ("熟食区的鸡腿吃了以后全家食物中毒", K.COMPLAINT, 3, None, ["safety_keyword"]),
+    ("昨天买的盒饭吃坏肚子了", K.SURVEY, None, None, ["safety_keyword"]),
+    ("地面有水没有提示，我妈妈滑倒受伤了", K.COMPLAINT, None, None, ["safety_keyword"]),
+    ("牛奶开盒就是变质的", K.COMPLAINT, None, None, ["safety_keyword"]),
+    ("儿童玩具边缘锋利，存在安全隐患", K.SUGGESTION, None, None, ["safety_keyword"]),
+    ("My son had an allergic reaction to the cookies.", K.COMPLAINT, None, None, ["safety_keyword"]),
+    ("Found a piece of glass in the salad and ended up in hospital.", K.COMPLAINT, None, None, ["safety_keyword"]),
+    ("收银太慢", K.COMPLAINT, 2, None, ["low_rating_complaint"]),
+    ("收银太慢", K.COMPLAINT, None, 3, ["low_nps_complaint"]),
+    ("排队太久", K.COMPLAINT, 1, 0, ["low_rating_complaint", "low_nps_complaint"]),
+])
+def test_safety_words_and_very_low_scores_on_complaints_are_urgent(text, kind, rating, nps, reasons):
+    assert urgency_of(text, kind, rating, nps, CONFIG) == (Urgency.URGENT, reasons)
+
+
+@pytest.mark.parametrize("text, kind, rating, nps", [
+    ("排队有点久", K.COMPLAINT, 3, None),
+    ("排队有点久", K.COMPLAINT, None, 4),
+    ("很一般", K.SURVEY, 1, None),  # a low rating is urgent only on a complaint
+    ("The checkout was a bit slow.", K.COMPLAINT, None, None),
+])
+def test_ordinary_feedback_is_normal(text, kind, rating, nps):
+    assert urgency_of(text, kind, rating, nps, CONFIG) == (Urgency.NORMAL, [])
+
+
+@pytest.mark.parametrize("text, department", [
+    ("酸奶变味了", "quality_assurance"),
+    ("店员不理人", "store_operations"),
+    ("优惠券用不了", "marketing"),
+    ("快递太慢", "logistics"),
+    ("洗手间太脏", "store_operations"),
+    ("积分没到账", "crm"),
+    ("希望多开分店", "customer_service"),
+])
+def test_each_category_is_routed_to_its_department(text, department):
+    assert assess(text=text, kind=K.SUGGESTION, rating=None, nps=None, received_at=RECEIVED,
+                  config=CONFIG).department == department
+
+
+def test_due_time_follows_urgency():
+    urgent = assess(text="吃了过敏", kind=K.COMPLAINT, rating=None, nps=None, received_at=RECEIVED, config=CONFIG)
+    normal = assess(text="希望多开分店", kind=K.SUGGESTION, rating=None, nps=None, received_at=RECEIVED,
+                    config=CONFIG)
+
+    assert urgent.due_at == RECEIVED + timedelta(hours=4)
+    assert normal.due_at == RECEIVED + timedelta(hours=48)
+
+
+def test_a_chain_can_retune_keywords_routing_and_deadlines():
+    data = CONFIG.model_dump(mode="json")
+    data["keywords"]["delivery_logistics"].append("自提柜")
+    data["routing"]["delivery_logistics"] = "o2o_operations"
+    data["urgent_words"].append("投诉到消协")
+    data["normal_due_hours"] = 24
+    config = FeedbackConfig.model_validate(data)
+
+    pickup = assess(text="自提柜打不开", kind=K.COMPLAINT, rating=3, nps=None, received_at=RECEIVED, config=config)
+    threat = assess(text="再不处理我就投诉到消协", kind=K.COMPLAINT, rating=3, nps=None, received_at=RECEIVED,
+                    config=config)
+
+    assert (pickup.primary_category, pickup.department) == (C.DELIVERY_LOGISTICS, "o2o_operations")
+    assert pickup.due_at == RECEIVED + timedelta(hours=24)
+    assert threat.urgency == Urgency.URGENT

@@ -1,0 +1,82 @@
+"""Status transitions, versions and the history entry each change produces."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from loyalty.domain.errors import ConcurrentUpdate, InvalidTransition
+from loyalty.domain.feedback import (
+    FeedbackAction as A, FeedbackCategory, FeedbackItem, FeedbackStatus as S, Sentiment, Urgency,
+)
+
+NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+
+
+def item(status: S = S.NEW, **changes) -> FeedbackItem:
+    data = dict(feedback_id="SH-JINGAN-T01-0001", store_id="SH-JINGAN", channel="pos", kind="complaint",
+                rating=2, text="收银员态度冷漠", client_id="pos-sh-jingan", received_at=NOW, processed_at=NOW,
+                categories=[FeedbackCategory.SERVICE_ATTITUDE], primary_category=FeedbackCategory.SERVICE_ATTITUDE,
+                sentiment=Sentiment.NEGATIVE, urgency=Urgency.NORMAL, department="store_operations",
+                due_at=NOW + timedelta(hours=48), status=status, request_hash="h", version=1)
+    data.update(changes)
+    return FeedbackItem(**data)
+
+
+ALLOWED = {
+    (S.NEW, A.ACKNOWLEDGED): S.ACKNOWLEDGED,
+    (S.NEW, A.ASSIGNED): S.ASSIGNED,
+    (S.NEW, A.RESOLVED): S.RESOLVED,
+    (S.ACKNOWLEDGED, A.ASSIGNED): S.ASSIGNED,
+    (S.ACKNOWLEDGED, A.RESOLVED): S.RESOLVED,
+    (S.ASSIGNED, A.ASSIGNED): S.ASSIGNED,
+    (S.ASSIGNED, A.RESOLVED): S.RESOLVED,
+}
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("action", [A.ACKNOWLEDGED, A.ASSIGNED, A.RESOLVED])
+def test_transition_table(status, action):
+    before = item(status, assignee="someone-else" if status == S.ASSIGNED else None)
+    kwargs = {"assignee": "qa-zhang"} if action == A.ASSIGNED else {"note": "已处理"}
+    target = ALLOWED.get((status, action))
+
+    if target is None:
+        with pytest.raises(InvalidTransition) as refused:
+            before.transition(action, now=NOW, client_id="backoffice", expected_version=None, **kwargs)
+        assert refused.value.field == "status"
+        return
+    after, entry = before.transition(action, now=NOW, client_id="backoffice", expected_version=None, **kwargs)
+    assert after.status == target and after.version == before.version + 1
+    assert (entry.action, entry.from_status, entry.to_status, entry.version) == (action, status, target, 2)
+    assert before.status == status  # the original is untouched
+
+
+def test_a_stale_expected_version_is_refused_before_anything_else():
+    with pytest.raises(ConcurrentUpdate) as refused:
+        item(S.RESOLVED, version=4).transition(A.RESOLVED, now=NOW, client_id="c", expected_version=3, note="x")
+    assert refused.value.details == {"current_version": 4}
+
+
+def test_assigning_to_the_same_person_again_is_refused():
+    with pytest.raises(InvalidTransition):
+        item(S.ASSIGNED, assignee="qa-zhang").transition(A.ASSIGNED, now=NOW, client_id="c", expected_version=None,
+                                                         assignee="qa-zhang")
+
+
+def test_resolution_records_the_note_and_whether_it_was_on_time():
+    on_time, _ = item().transition(A.RESOLVED, now=NOW + timedelta(hours=48), client_id="c", expected_version=1,
+                                   note="已致电道歉")
+    late, entry = item().transition(A.RESOLVED, now=NOW + timedelta(hours=48, seconds=1), client_id="c",
+                                    expected_version=1, note="已致电道歉", by="emp-7")
+
+    assert (on_time.resolved_on_time, late.resolved_on_time) == (True, False)
+    assert (late.resolution_note, entry.note, entry.by, entry.client_id) == ("已致电道歉", "已致电道歉", "emp-7", "c")
+
+
+def test_overdue_is_the_flag_or_an_open_item_past_due():
+    due = NOW + timedelta(hours=48)
+    assert not item().is_overdue(due)
+    assert item().is_overdue(due + timedelta(seconds=1))
+    assert not item(S.RESOLVED).is_overdue(due + timedelta(days=1))
+    assert item(S.RESOLVED, overdue=True).is_overdue(NOW)  # went overdue before it was resolved
