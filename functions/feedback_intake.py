@@ -1,11 +1,10 @@
 """Feedback intake: POST /v1/feedback validates, queues and answers 202 at once; the processor does the rest."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
-from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.http import api_handler, caller, json_response
 from loyalty.api.schemas import CONFLICT, ERRORS, json_content
 from loyalty.domain.feedback import FeedbackSubmission
 from loyalty.wiring import services
@@ -40,11 +39,4 @@ def submit(submission: FeedbackSubmission):
     return json_response(202, result)
 
 
-app = build_app(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event, context):
-    return resolve(app, event, context)
+app, handler = api_handler(router, logger, tracer, metrics)

@@ -4,10 +4,9 @@ from typing import Annotated, Optional
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from loyalty.api.http import build_app, caller, json_response, resolve
+from loyalty.api.http import api_handler, caller, json_response
 from loyalty.api.schemas import CONFLICT, ERRORS, NOT_FOUND, MemberView, json_content
 from loyalty.domain.lookup import MemberLookup
 from loyalty.domain.members import EnrollmentRequest, MemberPatch
@@ -91,11 +90,4 @@ def consent_history(member_id: MemberId):
     return json_response(200, {"items": services().member_service.consent_history(member_id, caller(router))})
 
 
-app = build_app(router)
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event, context):
-    return resolve(app, event, context)
+app, handler = api_handler(router, logger, tracer, metrics)

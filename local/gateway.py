@@ -25,7 +25,8 @@ MAX_GATEWAY_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 class RouteTable:
     def __init__(self):
         self._routes = []
-        for route, function in routes():
+        # Literal segments win over {parameters}, as in API Gateway: /v1/feedback/config before /v1/feedback/{id}.
+        for route, function in sorted(routes(), key=lambda pair: pair[0].path.count("{")):
             pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"
             self._routes.append((route.method, re.compile(pattern), route.path, function.name))
 

@@ -1,7 +1,7 @@
 """POST /v1/members/{id}/purchases through the handler, on moto."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from decimal import Decimal
 
 import points
@@ -203,3 +203,11 @@ def test_money_is_decimal_end_to_end(services, member, ctx, clock):
     status, result = post(ctx, member, body)
     assert status == 201 and result["breakdown"]["eligible_spend"] == str(Decimal("0.30"))
     assert result["points"] == 0  # 0.30 points, rounded down
+
+
+def test_a_retry_spelling_the_same_time_and_money_differently_is_still_a_replay(services, member, ctx, clock):
+    body = purchase_body("ORD-17", line(unit_price="100.00"), occurred_at=ago(clock, hours=1))
+    assert post(ctx, member, body)[0] == 201
+    respelled = dict(body, occurred_at=ago(clock, hours=1).astimezone(timezone(timedelta(hours=8))).isoformat(),
+                     total="100.0", lines=[dict(body["lines"][0], unit_price="100", amount="100.000")])
+    assert post(ctx, member, respelled)[0] == 200

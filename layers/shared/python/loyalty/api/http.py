@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from loyalty.api.errors import MalformedJson, PayloadTooLarge, Unauthorized, ValidationFailed, body_for, status_for
@@ -64,6 +65,20 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
         return error_response(error)
 
     return app
+
+
+def api_handler(router: Router, logger: Logger, tracer: Any, metrics: Any):
+    """An API function's app and Lambda entry point: Powertools logging with the request's correlation
+    id, tracing and metrics around the size check and routing. Returns (app, handler)."""
+    app = build_app(router)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event, context):
+        return resolve(app, event, context)
+
+    return app, handler
 
 
 def check_body_size(event: dict) -> DomainError | None:

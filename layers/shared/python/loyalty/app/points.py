@@ -10,6 +10,8 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,7 +81,7 @@ class PointsService:
         if request.currency != rules.currency:
             raise UnsupportedCurrency(f"this program earns on {rules.currency} amounts", field="currency")
         claim_key = (f"purchase:{request.store_id}", request.order_id)
-        request_hash = payload_hash({"member_id": member_id, **request.model_dump(mode="json")})
+        request_hash = payload_hash(_canonical({"member_id": member_id, **request.model_dump()}))
 
         for _attempt in range(MAX_ATTEMPTS):
             now = self._clock.now()
@@ -160,7 +162,7 @@ class PointsService:
         client.require_store(request.returning_store_id, field="returning_store_id")
         rules = self._rules.current()
         claim_key = (f"return:{request.returning_store_id}", request.return_id)
-        request_hash = payload_hash({"member_id": member_id, **request.model_dump(mode="json")})
+        request_hash = payload_hash(_canonical({"member_id": member_id, **request.model_dump()}))
         lot_id = purchase_lot_id(request.store_id, request.order_id)
 
         for _attempt in range(MAX_ATTEMPTS):
@@ -240,7 +242,7 @@ class PointsService:
             raise UnknownActivityType(f"the program gives no points for activity type {activity_type}", field="type",
                                       details={"known_types": sorted(rules.activities)})
         claim_key = (f"activity:{member_id}", activity_id)
-        request_hash = payload_hash({"type": activity_type, "store_id": store_id, "occurred_at": occurred_at.isoformat()})
+        request_hash = payload_hash(_canonical({"type": activity_type, "store_id": store_id, "occurred_at": occurred_at}))
 
         for _attempt in range(MAX_ATTEMPTS):
             now = self._clock.now()
@@ -351,7 +353,7 @@ class PointsService:
             client.require_store(request.store_id)
         rules = self._rules.current()
         claim_key = ("adjustment", request.adjustment_id)
-        request_hash = payload_hash({"member_id": member_id, **request.model_dump(mode="json")})
+        request_hash = payload_hash(_canonical({"member_id": member_id, **request.model_dump()}))
         for _attempt in range(MAX_ATTEMPTS):
             now = self._clock.now()
             snap = self._repo.load(member_id, member=True, claim=claim_key)
@@ -484,6 +486,22 @@ def _earned(now: datetime, member_id: str, kind: str, reference_id: str, store_i
     if store_id is not None:
         detail["store_id"] = store_id
     return DomainEvent(detail_type="PointsEarned.v1", source=EVENT_SOURCE, occurred_at=now, detail=detail)
+
+
+def _canonical(value: Any) -> Any:
+    """What a request means rather than how it was spelled: a retry that writes 10:00+08:00 as 02:00Z
+    or 100.00 as 100.0 is the same request."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 def _too_busy() -> ConcurrentUpdate:
