@@ -100,6 +100,8 @@ def test_a_manager_reports_on_their_stores_only(services, november_18):
     ({"from": "2026-11-31", "to": "2026-12-01"}, 400, "from"),
     ({"to": "2026-12-01"}, 400, "from"),
     ({"from": "2026-11-01", "to": "2026-11-30", "store_id": "BJ-NOWHERE"}, 400, "store_id"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, 400, "to"),  # its day has no end a datetime can hold
+    ({"from": "0001-01-01", "to": "0001-01-02"}, 400, "from"),  # its start in UTC+8 is before year 1 in UTC
 ])
 def test_report_parameters_are_checked(services, query, status, field):
     answer_status, answer = staff("GET", REPORT, query=query)

@@ -224,6 +224,31 @@ def test_a_cursor_only_works_for_the_query_that_issued_it(services, mixed):
     assert (status, answer["error"]["field"]) == (400, "cursor")
 
 
+def test_a_cursor_whose_start_key_is_not_an_item_of_the_partition_read_is_a_400(services, mixed):
+    """The fingerprint binds a cursor to its filters, but anyone can compute it: the start key is checked
+    too, since DynamoDB refuses a malformed or foreign one with a ValidationException (a 500)."""
+    import base64
+    import json
+
+    from loyalty.domain.feedback import FeedbackQuery
+
+    _, page = staff("GET", "/v1/feedback", query={"store_id": "SH-JINGAN", "limit": "1"})
+    issued = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)))
+    fingerprint = FeedbackQuery(store_id="SH-JINGAN").fingerprint()
+    assert issued["q"] == fingerprint  # so the cursors below differ from an issued one only in their key
+
+    def cursor(key: dict) -> str:
+        raw = json.dumps({"q": fingerprint, "p": 0, "k": key})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    foreign = {**issued["k"], "GSI2PK": "FEEDBACK#STORE#HZ-XIHU"}
+    for key in [{"PK": issued["k"]["PK"]}, foreign]:
+        status, answer = staff("GET", "/v1/feedback", query={"store_id": "SH-JINGAN", "cursor": cursor(key)})
+        assert (status, answer["error"]["field"]) == (400, "cursor")
+    status, answer = staff("GET", "/v1/feedback", query={"store_id": "SH-JINGAN", "cursor": cursor(issued["k"])})
+    assert status == 200 and answer["items"]  # the key as issued still works
+
+
 def test_list_parameters_are_validated(services):
     assert staff("GET", "/v1/feedback", query={"status": "closed"})[1]["error"]["field"] == "status"
     assert staff("GET", "/v1/feedback", query={"limit": "500"})[1]["error"]["field"] == "limit"

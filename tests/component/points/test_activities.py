@@ -47,6 +47,7 @@ def test_an_activity_replay_is_idempotent(services, member, ctx, clock):
     other = activity(ctx, member, "REV-1", "survey", clock.now())
     assert (first[0], again[0], other[0]) == (201, 200, 409)
     assert again[1] == first[1]
+    assert other[1]["error"]["field"] == "activity_id"
 
 
 def test_feedback_is_capped_per_month_in_process(services, member, clock):

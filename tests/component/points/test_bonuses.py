@@ -5,6 +5,7 @@ import pytest
 
 import points
 from loyalty.domain.clients import ClientIdentity
+from loyalty.domain.members import EnrollmentRequest
 from tests.component.points.conftest import ago, call, enroll, line, purchase_body, set_rules
 from tests.conftest import POS_SH
 
@@ -81,6 +82,26 @@ def test_a_lost_referral_bonus_is_completed_by_the_replay_of_the_first_purchase(
     assert available(services, referrer) == 0
     assert buy(ctx, referred, "O-1", clock)[0] == 200  # the client retries
     assert available(services, referrer) == 300
+
+
+def test_a_lost_welcome_bonus_is_completed_by_the_replay_of_the_enrollment(services, clock):
+    set_rules(services, welcome_bonus=100)
+    request = EnrollmentRequest(phone="13700001234", store_id="SH-JINGAN", channel="pos",
+                                consents={"data_processing": {"granted": True, "policy_version": "2026-01"}})
+    service = services.points_service
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the container died after the member was written")
+
+    service.grant_welcome_bonus = crash
+    with pytest.raises(RuntimeError):
+        services.member_service.enroll(request, POS, "till-7-receipt-000777")
+    del service.grant_welcome_bonus  # back to the method
+    replay = services.member_service.enroll(request, POS, "till-7-receipt-000777")  # the client retries
+    assert replay.created is False
+    assert available(services, replay.member["member_id"]) == 100
+    again = services.member_service.enroll(request, POS, "till-7-receipt-000777")
+    assert available(services, again.member["member_id"]) == 100  # still granted once
 
 
 def test_a_member_without_referrer_credits_nobody(services, member, ctx, clock, publisher):

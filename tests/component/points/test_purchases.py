@@ -56,6 +56,7 @@ def test_the_same_order_with_a_different_payload_is_a_409(services, member, ctx,
     status, result = post(ctx, member, changed)
     assert status == 409
     assert result["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert result["error"]["field"] == "order_id"  # the business key the client sent, not a header it never used
 
 
 def test_the_same_order_for_another_member_is_a_409(services, member, ctx, clock):

@@ -113,6 +113,7 @@ def test_a_return_replay_gives_the_original_result_and_a_changed_one_409(service
     again = give_back(ctx, member, "R-1", "O-3", ("TEE", 1), clock=clock)
     changed = give_back(ctx, member, "R-1", "O-3", ("TEE", 2), clock=clock)
     assert (first[0], again[0], changed[0]) == (201, 200, 409)
+    assert changed[1]["error"]["field"] == "return_id"
     assert again[1] == first[1]
     assert balance(services, member)["available"] == 100
 
@@ -174,3 +175,12 @@ def test_a_whole_order_return_of_a_large_basket_claws_back_everything(services, 
     status, result = give_back(ctx, member, "R-BIG", "O-BIG", clock=clock, whole_order=True)
     assert status == 201 and result["points"] == 999
     assert give_back(ctx, member, "R-BIG-2", "O-BIG", ("SKU-000", 1), clock=clock)[0] == 422
+
+
+def test_a_time_with_no_utc_form_is_a_400_naming_occurred_at_and_records_nothing(services, member, ctx, clock):
+    buy(ctx, member, "O-9", line(sku="TEE"), clock=clock)
+    body = {"return_id": "R-1", "order_id": "O-9", "store_id": "SH-JINGAN", "returning_store_id": "SH-JINGAN",
+            "occurred_at": "0001-01-01T00:00:00+08:00", "whole_order": True}
+    status, result = call(points, ctx, "POST", RETURNS, member_id=member, body=body)
+    assert (status, result["error"]["field"]) == (400, "occurred_at")
+    assert [e["type"] for e in entries(services, member)] == ["earn"]

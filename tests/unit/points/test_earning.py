@@ -236,3 +236,18 @@ def test_money_has_at_most_two_decimal_places():
     body["total"] = "1.005"
     with pytest.raises(ValidationError):
         PurchaseRequest.model_validate(body)
+
+
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:00:00-08:00"])
+def test_a_time_that_has_no_utc_form_is_refused_naming_occurred_at(occurred_at):
+    from loyalty.domain.points import ActivityRequest, ReturnRequest
+
+    assert _error_fields(_purchase(occurred_at=occurred_at)) == [("occurred_at",)]
+    for model, body in [
+        (ReturnRequest, {"return_id": "R", "order_id": "O", "store_id": "S", "returning_store_id": "S",
+                         "whole_order": True}),
+        (ActivityRequest, {"activity_id": "A", "type": "check_in"}),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            model.model_validate({**body, "occurred_at": occurred_at})
+        assert [e["loc"] for e in error.value.errors()] == [("occurred_at",)]

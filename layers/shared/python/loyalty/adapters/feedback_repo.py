@@ -36,6 +36,17 @@ def store_partition(store_id: str) -> str:
     return f"FEEDBACK#STORE#{store_id}"
 
 
+def _check_position(key: dict[str, str], partition_key: str, sort_key: str, partition: str) -> None:
+    """A cursor's start key must be a feedback item's keys in the partition being read: DynamoDB answers
+    anything else with a ValidationException, which would be a 500."""
+    if set(key) != {"PK", "SK", partition_key, sort_key} or not key["PK"].startswith(feedback_pk("")):
+        raise InvalidInput("cursor is not one this query returned", field="cursor")
+    feedback_id = key["PK"].removeprefix(feedback_pk(""))
+    if (not feedback_id or key["SK"] != ITEM_SK or key[partition_key] != partition
+            or not key[sort_key].endswith(f"#{feedback_id}")):
+        raise InvalidInput("cursor is not one this query returned", field="cursor")
+
+
 def time_key(moment: datetime) -> str:
     """Fixed-width UTC time, so keys sort as times do."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -173,10 +184,13 @@ class DynamoFeedbackRepository:
         partitions = self._partitions(query, now)
         fingerprint = query.fingerprint()
         index, start_key = self._decode_cursor(query.cursor, fingerprint, len(partitions))
+        if start_key is not None:
+            _, partition_key, sort_key, _, _, partition = partitions[index]
+            _check_position(start_key, partition_key, sort_key, partition)
         found: list[FeedbackItem] = []
         read = 0
         while index < len(partitions):
-            index_name, partition_key, sort_key, condition, forward = partitions[index]
+            index_name, partition_key, sort_key, condition, forward, _partition = partitions[index]
             request: dict[str, Any] = {"IndexName": index_name, "KeyConditionExpression": condition,
                                        "ScanIndexForward": forward, "Limit": PAGE_READ}
             if start_key:
@@ -197,20 +211,22 @@ class DynamoFeedbackRepository:
 
     @staticmethod
     def _partitions(query: FeedbackQuery, now: datetime) -> list[tuple]:
-        """(index, partition key name, sort key name, key condition, oldest first?) to read, in order.
+        """(index, partition key name, sort key name, key condition, oldest first?, partition) to read, in order.
 
         A store's items newest first (GSI2); otherwise one status, or every open status, by due time
         (GSI1). With overdue=true an open status is read only up to now, since its key starts with due_at.
         """
         if query.store_id is not None:
-            return [("GSI2", "GSI2PK", "GSI2SK", Key("GSI2PK").eq(store_partition(query.store_id)), False)]
+            partition = store_partition(query.store_id)
+            return [("GSI2", "GSI2PK", "GSI2SK", Key("GSI2PK").eq(partition), False, partition)]
         statuses = [query.status] if query.status is not None else list(OPEN_STATUSES)
         partitions = []
         for status in statuses:
-            condition = Key("GSI1PK").eq(status_partition(status))
+            partition = status_partition(status)
+            condition = Key("GSI1PK").eq(partition)
             if query.overdue and status in OPEN_STATUSES:
                 condition = condition & Key("GSI1SK").lt(time_key(now))
-            partitions.append(("GSI1", "GSI1PK", "GSI1SK", condition, True))
+            partitions.append(("GSI1", "GSI1PK", "GSI1SK", condition, True, partition))
         return partitions
 
     @staticmethod

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from loyalty.domain.clients import ClientIdentity, Scope
 from loyalty.domain.errors import InvalidInput, MemberNotFound, StoreNotFound
@@ -95,7 +95,12 @@ class MemberService:
         try:
             self._members.create_member(member, claim)
         except IdempotentReplay as replay:
-            return EnrollmentOutcome(member=replay.response, created=False)
+            enrolled = replay.response
+            if self._welcome_bonus is not None:
+                # completes a bonus an interrupted first attempt may have missed (granted once per member)
+                self._welcome_bonus.grant_welcome_bonus(enrolled["member_id"], enrolled["enrolled_store_id"],
+                                                        datetime.fromisoformat(enrolled["enrolled_at"]))
+            return EnrollmentOutcome(member=enrolled, created=False)
         self._publisher.publish([
             DomainEvent(
                 detail_type="MemberEnrolled.v1",

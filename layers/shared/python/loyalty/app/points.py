@@ -87,7 +87,7 @@ class PointsService:
             now = self._clock.now()
             snap = self._repo.load(member_id, member=True, store_ids=(request.store_id,), claim=claim_key)
             if snap.claim is not None:
-                outcome = _replay(snap.claim, claim_key, request_hash)
+                outcome = _replay(snap.claim, claim_key, request_hash, "order_id")
                 if outcome.result.get("first_purchase") and snap.member and snap.member.referred_by:
                     # completes a referral bonus an interrupted first attempt may have missed
                     self.grant_referral_bonus(snap.member.referred_by, member_id, request.store_id, request.occurred_at)
@@ -141,7 +141,8 @@ class PointsService:
                 "balance": balance.summary(),
                 "entry_ids": [e.entry_id for e in draft.entries],
             }
-            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
+            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
+                                     conflict_field="order_id")
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
                                             claim=claim, new_purchase=purchase, new_lot=lot))
@@ -170,7 +171,7 @@ class PointsService:
             snap = self._repo.load(member_id, store_ids=(request.returning_store_id,),
                                    purchase=(request.store_id, request.order_id), lot_id=lot_id, claim=claim_key)
             if snap.claim is not None:
-                return _replay(snap.claim, claim_key, request_hash)
+                return _replay(snap.claim, claim_key, request_hash, "return_id")
             if snap.purchase is None:
                 raise PurchaseNotFound(
                     f"member {member_id} has no purchase {request.order_id} at store {request.store_id}",
@@ -203,7 +204,8 @@ class PointsService:
                 "balance": balance.summary(),
                 "entry_ids": [e.entry_id for e in draft.entries],
             }
-            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
+            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
+                                     conflict_field="return_id")
             try:
                 self._repo.commit(WritePlan(
                     balance_before=snap.balance, balance_after=balance, entries=draft.entries, claim=claim,
@@ -248,7 +250,7 @@ class PointsService:
             now = self._clock.now()
             snap = self._repo.load(member_id, member=True, store_ids=(store_id,) if store_id else (), claim=claim_key)
             if snap.claim is not None:
-                return _replay(snap.claim, claim_key, request_hash)
+                return _replay(snap.claim, claim_key, request_hash, "activity_id")
             if snap.member is None:
                 raise MemberNotFound(f"member {member_id} does not exist")
             zone = rules.zone()
@@ -281,7 +283,8 @@ class PointsService:
                 "points": credit.points, "debt_repaid": credit.debt_repaid,
                 "balance": balance.summary(), "entry_ids": [e.entry_id for e in draft.entries],
             }
-            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
+            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
+                                     conflict_field="activity_id")
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
                                             claim=claim, counters=counters))
@@ -358,7 +361,7 @@ class PointsService:
             now = self._clock.now()
             snap = self._repo.load(member_id, member=True, claim=claim_key)
             if snap.claim is not None:
-                return _replay(snap.claim, claim_key, request_hash)
+                return _replay(snap.claim, claim_key, request_hash, "adjustment_id")
             if snap.member is None:
                 raise MemberNotFound(f"member {member_id} does not exist")
             draft = BalanceDraft(snap.balance, rules=rules, now=now)
@@ -370,7 +373,8 @@ class PointsService:
                 "reason": request.reason, "client_id": client.client_id, "debt_repaid": credit.debt_repaid,
                 "balance": balance.summary(), "entry_ids": [e.entry_id for e in draft.entries],
             }
-            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
+            claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
+                                     conflict_field="adjustment_id")
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
                                             claim=claim))
@@ -471,11 +475,11 @@ class PointsService:
         self._publisher.publish([event])
 
 
-def _replay(claim: StoredClaim, claim_key: tuple[str, str], request_hash: str) -> PointsOutcome:
+def _replay(claim: StoredClaim, claim_key: tuple[str, str], request_hash: str, conflict_field: str) -> PointsOutcome:
     """The operation was done before: the same request gets the original result, another one a 409."""
     replay = replay_or_conflict(claim.request_hash, claim.response,
                                 IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash,
-                                                 response={}))
+                                                 response={}, conflict_field=conflict_field))
     return PointsOutcome(replay.response, created=False)
 
 

@@ -19,6 +19,11 @@ class ReportQuery(BaseModel):
     store_id: str | None = None
 
     def check(self) -> None:
+        # A store's local day is turned into UTC instants: the first and last days a datetime holds have none.
+        if self.from_date.year < 2:
+            raise InvalidInput("from must be in year 2 or later", field="from")
+        if self.to_date.year > 9998:
+            raise InvalidInput("to must be in year 9998 or earlier", field="to")
         if self.to_date < self.from_date:
             raise InvalidInput("to must not be before from", field="to")
         if (self.to_date - self.from_date).days + 1 > MAX_REPORT_DAYS:

@@ -22,6 +22,7 @@ class IdempotencyClaim(BaseModel):
     request_hash: str
     response: dict[str, Any]
     expires_at: int | None = None  # epoch seconds; None keeps the claim for good
+    conflict_field: str = "Idempotency-Key"  # what a reuse is blamed on: the header, or the business id's field
 
 
 class IdempotentReplay(Exception):
@@ -35,6 +36,6 @@ class IdempotentReplay(Exception):
 def replay_or_conflict(stored_hash: str, stored_response: dict[str, Any], claim: IdempotencyClaim) -> IdempotentReplay:
     if stored_hash != claim.request_hash:
         raise IdempotencyKeyReused(
-            "this idempotency key was already used with a different request", field="Idempotency-Key"
+            "this idempotency key was already used with a different request", field=claim.conflict_field
         )
     return IdempotentReplay(stored_response)

@@ -5,13 +5,13 @@ the points it earned, so a return claws back exactly what that line earned, unit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, Decimal
 from enum import Enum
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from loyalty.domain.errors import OccurredInFuture, ReturnExceedsPurchase, SubmittedTooLate
 from loyalty.domain.members import StoreId, StrictModel
@@ -20,6 +20,18 @@ from loyalty.domain.program import ProgramRules
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 BusinessId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:/#]+$")]
 Category = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _expressible_in_utc(value: datetime) -> datetime:
+    # 0001-01-01T00:00+08:00 parses but has no UTC form: hashing and dating it would fail with a 500.
+    try:
+        value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("must be a time between years 1 and 9999 in UTC") from None
+    return value
+
+
+OccurredAt = Annotated[AwareDatetime, AfterValidator(_expressible_in_utc)]
 MAX_LINES = 200
 
 
@@ -56,7 +68,7 @@ class PurchaseRequest(StrictModel):
     order_id: BusinessId
     store_id: StoreId
     channel: PurchaseChannel
-    occurred_at: AwareDatetime = Field(description="When the purchase happened (ISO 8601 with offset)")
+    occurred_at: OccurredAt = Field(description="When the purchase happened (ISO 8601 with offset)")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     lines: list[PurchaseLine] = Field(min_length=1, max_length=MAX_LINES)
     total: Money
@@ -81,7 +93,7 @@ class ReturnRequest(StrictModel):
     order_id: BusinessId = Field(description="The original order")
     store_id: StoreId = Field(description="The store of the original purchase")
     returning_store_id: StoreId = Field(description="Where the goods come back; may differ from store_id")
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
     lines: list[ReturnedLine] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
     whole_order: bool = False
 
@@ -97,7 +109,7 @@ class ActivityRequest(StrictModel):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$",
                       description="check_in, review, event_attendance, survey, feedback...")
     store_id: StoreId | None = None
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
 
 
 class AdjustmentRequest(StrictModel):
