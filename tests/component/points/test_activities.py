@@ -100,3 +100,19 @@ def _pos():
     from loyalty.domain.clients import ClientIdentity
 
     return ClientIdentity.from_context(POS_SH)
+
+
+def test_cap_counters_outlive_the_longest_late_posting_window_the_rules_allow(services, member, ctx, clock):
+    """A window widened after the fact must still find the period's count, so counters are not
+    expired by today's (shorter) setting."""
+    from datetime import date
+
+    from loyalty.domain.program import MAX_LATE_POSTING_DAYS
+
+    assert activity(ctx, member, "REV-1", "review", clock.now())[0] == 201
+    day = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#DAY#2026-11-18"})["Item"]
+    month = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#MONTH#2026-11"})["Item"]
+    day_end = datetime.combine(date(2026, 11, 18), datetime.min.time(), tzinfo=timezone.utc)
+    month_end = datetime.combine(date(2026, 11, 30), datetime.min.time(), tzinfo=timezone.utc)
+    assert int(day["expires_at"]) >= (day_end + timedelta(days=MAX_LATE_POSTING_DAYS)).timestamp()
+    assert int(month["expires_at"]) >= (month_end + timedelta(days=MAX_LATE_POSTING_DAYS)).timestamp()

@@ -184,3 +184,15 @@ def test_a_time_with_no_utc_form_is_a_400_naming_occurred_at_and_records_nothing
     status, result = call(points, ctx, "POST", RETURNS, member_id=member, body=body)
     assert (status, result["error"]["field"]) == (400, "occurred_at")
     assert [e["type"] for e in entries(services, member)] == ["earn"]
+
+
+def test_a_return_dated_before_its_purchase_is_refused_and_records_nothing(services, member, ctx, clock):
+    buy(ctx, member, "O-EARLY", line("SKU-A", quantity=2, unit_price="50.00"), clock=clock)
+    before = balance(services, member)
+    status, body = call(points, ctx, "POST", RETURNS, member_id=member, body={
+        "return_id": "R-EARLY", "order_id": "O-EARLY", "store_id": "SH-JINGAN", "returning_store_id": "SH-JINGAN",
+        "occurred_at": ago(clock, hours=3).isoformat(), "whole_order": True})
+    assert status == 422, body
+    assert body["error"]["code"] == "RETURN_BEFORE_PURCHASE"
+    assert body["error"]["field"] == "occurred_at"
+    assert balance(services, member) == before

@@ -72,6 +72,15 @@ def idempotency_put(table_name: str, claim: IdempotencyClaim) -> dict[str, Any]:
     }
 
 
+# Cancellation reasons: "None" marks the items that did not fail.
+RETRYABLE_REASONS = {None, "None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError",
+                     "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+
+
+class TransactionRejected(RuntimeError):
+    """DynamoDB refused the transaction for a reason no retry fixes (validation, item size...)."""
+
+
 class Transaction:
     """Runs TransactWriteItems and turns cancellation reasons into typed outcomes.
 
@@ -105,7 +114,11 @@ class Transaction:
         raise ConcurrentUpdate("the record changed concurrently; retry the request")
 
     def _raise_for(self, reasons: list[dict[str, Any]]) -> None:
-        """Raise the domain error for a failed condition; return when only conflicts cancelled it."""
+        """Raise the domain error for a failed condition; return when only conflicts or throttling
+        cancelled it (worth retrying). Any other reason is a defect and surfaces as it is."""
+        unexpected = [r.get("Code") for r in reasons if r.get("Code") not in RETRYABLE_REASONS]
+        if unexpected:
+            raise TransactionRejected(f"transaction cancelled: {unexpected}")
         for index, reason in enumerate(reasons):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue

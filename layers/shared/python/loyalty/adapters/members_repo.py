@@ -71,7 +71,10 @@ class DynamoMemberRepository:
                 failures[len(items)] = email_taken
                 items.append(self._claim_put("EMAIL", after.email, after.member_id))
             if before.email:
-                items.append({"Delete": {"TableName": self._name, "Key": claim_key("EMAIL", before.email)}})
+                # Release only our own claim.
+                items.append({"Delete": {"TableName": self._name, "Key": claim_key("EMAIL", before.email),
+                                         "ConditionExpression": "member_id = :me",
+                                         "ExpressionAttributeValues": {":me": before.member_id}}})
         for consent in new_consents:
             items.append(self._put_new(self._consent_item(after.member_id, consent)))
         Transaction(self._client, items, failures=failures).commit()

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from loyalty.domain.clients import ClientIdentity, Scope
 from loyalty.domain.errors import (
-    ConcurrentUpdate, InvalidInput, MemberNotFound, PurchaseNotFound, StoreNotFound, UnknownActivityType,
-    UnsupportedCurrency,
+    ConcurrentUpdate, InvalidInput, MemberNotFound, PurchaseNotFound, ReturnBeforePurchase, StoreNotFound,
+    UnknownActivityType, UnsupportedCurrency,
 )
 from loyalty.domain.events import DomainEvent
 from loyalty.domain.idempotency import IdempotencyClaim, IdempotentReplay, payload_hash, replay_or_conflict
@@ -33,7 +33,7 @@ from loyalty.domain.points_ports import (
     StaleSnapshot, StoredClaim, WritePlan,
 )
 from loyalty.domain.ports import Clock, EventPublisher
-from loyalty.domain.program import ProgramRules, ProgramRulesInput
+from loyalty.domain.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput
 
 EVENT_SOURCE = "loyalty.points"
 MAX_ATTEMPTS = 6  # reads + recomputations when the balance keeps changing underneath
@@ -180,8 +180,9 @@ class PointsService:
                 raise StoreNotFound(f"store {request.returning_store_id} is not a store of this chain",
                                     field="returning_store_id")
             check_occurred_at(request.occurred_at, now, rules, what="return", check_late=False)
-
             purchase = snap.purchase
+            if request.occurred_at < purchase.occurred_at:
+                raise ReturnBeforePurchase("a return cannot happen before its purchase", field="occurred_at")
             plan = plan_return(purchase.lines, request)
             draft = BalanceDraft(snap.balance, rules=rules, now=now)
             lot_points = snap.lot.points if snap.lot else 0
@@ -261,7 +262,9 @@ class PointsService:
                 zone = ZoneInfo(store.timezone)
             check_occurred_at(occurred_at, now, rules, what="activity")
             local_date = occurred_at.astimezone(zone).date()
-            keep_until = COUNTER_GRACE + timedelta(days=rules.late_purchase_days)
+            # Counters outlive the longest late-posting window the rules allow, not just today's setting:
+            # a window widened later must still find the counts of its period.
+            keep_until = COUNTER_GRACE + timedelta(days=MAX_LATE_POSTING_DAYS)
             counters = []
             if rule.daily_cap is not None:
                 counters.append(CounterIncrement(activity_type, f"DAY#{local_date.isoformat()}", rule.daily_cap,
@@ -392,7 +395,7 @@ class PointsService:
     # -- activation of pending points -----------------------------------------------------------
     def activate_due(self, *, should_continue: ShouldContinue = lambda: True) -> ActivationRun:
         """Make every due pending lot available. Days before the watermark are known to be done; the
-        watermark moves to today only after a run that finished every earlier day without failures."""
+        watermark moves to yesterday only after a run that finished every earlier day without failures."""
         now = self._clock.now()
         today = now.astimezone(timezone.utc).date()
         start = self._repo.activation_watermark() or today - timedelta(days=ACTIVATION_LOOKBACK_DAYS)
@@ -412,8 +415,9 @@ class PointsService:
                 except ConcurrentUpdate:
                     failed += 1  # the next run picks it up again
             day += timedelta(days=1)
-        if complete and failed == 0 and today > start:
-            self._repo.set_activation_watermark(today)
+        # Keep yesterday in the next run's range: a lot can reach the index a little after it is written.
+        if complete and failed == 0 and today - timedelta(days=1) > start:
+            self._repo.set_activation_watermark(today - timedelta(days=1))
         return ActivationRun(activated=activated, skipped=skipped, failed=failed, complete=complete)
 
     def activate_lot(self, member_id: str, lot_id: str) -> bool:

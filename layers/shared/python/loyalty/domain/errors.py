@@ -119,3 +119,7 @@ class ReturnExceedsPurchase(BusinessRuleViolation):
 
 class ActivityCapReached(BusinessRuleViolation):
     code = "ACTIVITY_CAP_REACHED"
+
+
+class ReturnBeforePurchase(BusinessRuleViolation):
+    code = "RETURN_BEFORE_PURCHASE"

@@ -19,6 +19,8 @@ Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Factor = Annotated[Decimal, Field(ge=0, le=20, max_digits=8, decimal_places=4)]
 
 
+MAX_LATE_POSTING_DAYS = 90  # the longest an offline purchase or activity may be posted late
+
 class DebtPolicy(str, Enum):
     DEBT = "debt"  # a claw-back the balance cannot cover is recorded as debt; available never goes below 0
     NEGATIVE_BALANCE = "negative_balance"  # the available balance itself goes below 0
@@ -89,7 +91,8 @@ class ProgramRulesInput(StrictModel):
     activities: dict[Code, ActivityRule] = Field(default_factory=dict, max_length=50)
     welcome_bonus: int = Field(default=0, ge=0, le=1_000_000)
     referral_bonus: int = Field(default=0, ge=0, le=1_000_000, description="To the referrer, on the referred member's first purchase")
-    late_purchase_days: int = Field(default=7, ge=0, le=90, description="How late an offline purchase may be posted")
+    late_purchase_days: int = Field(default=7, ge=0, le=MAX_LATE_POSTING_DAYS,
+                                    description="How late an offline purchase may be posted")
     clock_skew_minutes: int = Field(default=5, ge=0, le=60, description="How far in the future occurred_at may be")
     activation_delay_days: int = Field(default=0, ge=0, le=90, description="Return window before points are available")
     expiry_months: int | None = Field(default=24, ge=1, le=120,
