@@ -48,6 +48,17 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class StreamConsumerSpec:
+    """A function fed by the table's stream, filtered to the new items of one entity."""
+    logical_id: str
+    function: str
+    entity: str  # only INSERTs whose new image has this `entity` reach the function
+    batch_size: int
+    max_retries: int  # then the batch's description goes to the dead-letter queue
+    dlq_name: str
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # API Gateway form, with {param}
@@ -173,6 +184,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         publishes_events=True,
         timeout_seconds=60,
     ),
+    FunctionSpec(
+        name="events_relay",
+        handler="events_relay.handler",
+        description="Puts each new outbox item from the table's stream on the event bus",
+        table_access="none",  # the stream hands it the items; it reads and writes nothing itself
+        publishes_events=True,
+        timeout_seconds=30,
+    ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -185,6 +204,16 @@ QUEUES: tuple[QueueSpec, ...] = (
         env_var="FEEDBACK_QUEUE_URL",
         consumer="feedback_processor",
         batch_size=10,
+    ),
+)
+STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
+    StreamConsumerSpec(
+        logical_id="EventsRelayStream",
+        function="events_relay",
+        entity="outbox",  # loyalty.adapters.outbox.OUTBOX_ENTITY
+        batch_size=50,
+        max_retries=10,
+        dlq_name="loyalty-events-relay-dlq",
     ),
 )
 SCHEDULES: tuple[ScheduleSpec, ...] = (

@@ -1,5 +1,5 @@
 """The platform's stack: one table, the event bus, queues, the REST API with its authorizer, the
-functions and their schedules, all built from infra/resources.py."""
+functions, their schedules and the table's stream consumers, all built from infra/resources.py."""
 from __future__ import annotations
 
 import json
@@ -22,7 +22,7 @@ from constructs import Construct
 from infra.function import LoyaltyFunction
 from infra.resources import (
     API_KEY_HEADER, AUTHORIZER, AUTHORIZER_CACHE_SECONDS, EVENT_BUS_NAME, FUNCTIONS, GATEWAY_RESPONSES, QUEUES,
-    SCHEDULES, TABLE, gateway_error_body,
+    SCHEDULES, STREAM_CONSUMERS, TABLE, StreamConsumerSpec, gateway_error_body,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,8 @@ class LoyaltyStack(Stack):
             self.functions[queue.consumer].function.add_event_source(sources.SqsEventSource(
                 self.queues[queue.logical_id], batch_size=queue.batch_size, report_batch_item_failures=True,
                 max_batching_window=Duration.seconds(1)))
+        for consumer in STREAM_CONSUMERS:
+            self._stream_consumer(consumer)
         for schedule in SCHEDULES:
             events.Rule(self, f"{schedule.logical_id}Schedule", description=schedule.description,
                         schedule=events.Schedule.rate(Duration.minutes(schedule.rate_minutes)),
@@ -95,6 +97,7 @@ class LoyaltyStack(Stack):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
             time_to_live_attribute=TABLE.ttl_attribute,
+            stream=dynamodb.StreamViewType.NEW_IMAGE,  # the outbox relay reads new items from it
         )
         for index in TABLE.indexes:
             table.add_global_secondary_index(index_name=index.name, partition_key=attr(index.partition_key),
@@ -109,6 +112,19 @@ class LoyaltyStack(Stack):
                          retention_period=Duration.days(4), encryption=sqs.QueueEncryption.KMS,
                          encryption_master_key=self.key, enforce_ssl=True,
                          dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count))
+
+    def _stream_consumer(self, spec: StreamConsumerSpec) -> None:
+        dlq = sqs.Queue(self, f"{spec.logical_id}DLQ", queue_name=spec.dlq_name, retention_period=Duration.days(14),
+                        encryption=sqs.QueueEncryption.KMS, encryption_master_key=self.key, enforce_ssl=True)
+        self.functions[spec.function].function.add_event_source(sources.DynamoEventSource(
+            self.table, starting_position=lambda_.StartingPosition.TRIM_HORIZON, batch_size=spec.batch_size,
+            retry_attempts=spec.max_retries, bisect_batch_on_error=True, report_batch_item_failures=True,
+            on_failure=sources.SqsDlq(dlq),
+            # Only new items of the entity invoke the function (and are billed); the rest is skipped.
+            filters=[lambda_.FilterCriteria.filter({
+                "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(spec.entity)}}},
+            })]))
 
     def _grant(self, fn: LoyaltyFunction) -> None:
         spec = fn.spec
@@ -202,8 +218,8 @@ class LoyaltyStack(Stack):
              "appliesTo": ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
                            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]},
             {"id": "AwsSolutions-IAM5", "reason": "Wildcards come from CDK grants scoped to this table's own indexes "
-             "(index/*), KMS data-key actions on the one key (GenerateDataKey*, ReEncrypt*) and X-Ray trace "
-             "segments, which have no resource-level permissions.",
+             "(index/*), KMS data-key actions on the one key (GenerateDataKey*, ReEncrypt*), X-Ray trace "
+             "segments and the stream read grant's dynamodb:ListStreams, which have no resource-level permissions.",
              "appliesTo": [f"Resource::<{self.get_logical_id(self.table.node.default_child)}.Arn>/index/*", "Resource::*", "Action::kms:ReEncrypt*",
                            "Action::kms:GenerateDataKey*"]},
             {"id": "AwsSolutions-COG4", "reason": "Clients are machines (POS terminals, webshops, back-office tools) "
@@ -214,6 +230,10 @@ class LoyaltyStack(Stack):
         for queue in QUEUES:
             NagSuppressions.add_resource_suppressions(self.node.find_child(f"{queue.logical_id}DLQ"), [
                 {"id": "AwsSolutions-SQS3", "reason": "This queue is itself the dead-letter queue."}])
+        for consumer in STREAM_CONSUMERS:
+            NagSuppressions.add_resource_suppressions(self.node.find_child(f"{consumer.logical_id}DLQ"), [
+                {"id": "AwsSolutions-SQS3",
+                 "reason": "This queue is itself the dead-letter queue of the stream consumer."}])
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

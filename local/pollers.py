@@ -1,15 +1,18 @@
-"""What AWS runs around the functions: SQS event source mappings, EventBridge schedules, and (local
-only) a tap that shows the events published on the bus."""
+"""What AWS runs around the functions: SQS and DynamoDB Streams event source mappings, EventBridge
+schedules, and (local only) a tap that shows the events published on the bus."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from infra.resources import EVENT_BUS_NAME, QUEUES, SCHEDULES, QueueSpec, ScheduleSpec
+from infra.resources import EVENT_BUS_NAME, QUEUES, SCHEDULES, TABLE, QueueSpec, ScheduleSpec, StreamConsumerSpec
 from local.lambdas import FunctionError, LambdaRuntime
 
 REGION = "us-east-1"
@@ -86,6 +89,188 @@ class QueueConsumer(threading.Thread):
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
         self.batches += 1
         return len(messages)
+
+
+def stream_record_matches(record: dict, entity: str) -> bool:
+    """The filter the stack puts on a stream consumer's mapping: INSERTs whose new image has the entity."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return record.get("eventName") == "INSERT" and image.get("entity") == {"S": entity}
+
+
+def stream_event(stream_arn: str, records: list[dict]) -> dict:
+    """The batch a DynamoDB Streams event source mapping hands to Lambda, from GetRecords' records."""
+    return {"Records": [
+        {
+            "eventID": r["eventID"],
+            "eventName": r["eventName"],
+            "eventVersion": r.get("eventVersion", "1.1"),
+            "eventSource": "aws:dynamodb",
+            "awsRegion": r.get("awsRegion", REGION),
+            "dynamodb": _as_json(r["dynamodb"]),
+            **({"userIdentity": r["userIdentity"]} if "userIdentity" in r else {}),
+            "eventSourceARN": stream_arn,
+        }
+        for r in records
+    ]}
+
+
+def _as_json(value):
+    """boto3 parses times and binary values; Lambda's event has epoch seconds and base64 text."""
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def retry_from(records: list[dict], result) -> int | None:
+    """Where a stream batch resumes after the function answered `result`: None when it succeeded, else
+    the index of the first record to send again. As Lambda does for streams, the lowest reported
+    sequence number is the checkpoint, and an identifier not in the batch fails the whole batch."""
+    failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+    if not failures:
+        return None
+    positions = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(records)}
+    indexes = [positions.get((f or {}).get("itemIdentifier")) for f in failures]
+    return 0 if None in indexes else min(indexes)
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parent_id: str | None
+    iterator: str | None = None
+    last_sequence: str | None = None  # to ask for a fresh iterator after the last record read
+    exhausted: bool = False           # closed and read to its end
+    pending: list[dict] = field(default_factory=list)  # the batch to (re)send before reading further
+    attempts: int = 0
+    retry_at: float = 0.0
+
+
+class StreamConsumer(threading.Thread):
+    """Reads the table's stream as a DynamoDB Streams event source mapping does: each shard from its
+    start (TRIM_HORIZON), a parent before its children, records in order, filtered as the stack's
+    mapping filters them, in batches of the spec's size. When the function reports failed records,
+    the batch is sent again from the first of them (later records go again too) up to the spec's
+    retries; then it is given up, noted in the log, where AWS describes it in the DLQ. An invocation
+    that fails as a whole is retried whole (AWS would also bisect it)."""
+
+    def __init__(self, streams, dynamodb, runtime: LambdaRuntime, spec: StreamConsumerSpec, stop: threading.Event,
+                 table_name: str = TABLE.name, refresh_seconds: float = 1.0, idle_seconds: float = 0.25,
+                 first_retry_seconds: float = 0.2):
+        super().__init__(name=f"stream-{spec.logical_id}", daemon=True)
+        self._streams, self._runtime, self._spec, self._stop = streams, runtime, spec, stop
+        self._refresh_seconds, self._idle_seconds = refresh_seconds, idle_seconds
+        self._first_retry_seconds = first_retry_seconds  # doubling, at most 2 s
+        self.stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self._shards: dict[str, _Shard] = {}
+        self._finished: set[str] = set()
+        self._described_at = float("-inf")
+        self.invocations = 0
+        self.given_up: list[dict] = []  # records that went to the "DLQ"
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delivered = self.poll_once()
+            except Exception as error:  # keep polling, as the event source mapping does
+                print(f"[stream {self._spec.logical_id}] poll failed: {error}", flush=True)
+                self._stop.wait(1)
+                continue
+            if not delivered:
+                self._stop.wait(self._idle_seconds)
+
+    def poll_once(self) -> int:
+        """One pass over the shards; returns how many records were handed to the function."""
+        if time.monotonic() - self._described_at >= self._refresh_seconds:
+            self._discover_shards()
+            self._described_at = time.monotonic()
+        delivered = 0
+        for shard in list(self._shards.values()):
+            if shard.parent_id in self._shards:  # the parent's records come first
+                continue
+            delivered += self._poll_shard(shard)
+            if shard.exhausted and not shard.pending:
+                del self._shards[shard.shard_id]
+                self._finished.add(shard.shard_id)
+        return delivered
+
+    def _discover_shards(self) -> None:
+        start = None
+        while True:
+            page = self._streams.describe_stream(
+                StreamArn=self.stream_arn, **({"ExclusiveStartShardId": start} if start else {}))["StreamDescription"]
+            for shard in page.get("Shards", []):
+                shard_id = shard["ShardId"]
+                if shard_id not in self._shards and shard_id not in self._finished:
+                    self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+            start = page.get("LastEvaluatedShardId")
+            if not start:
+                return
+
+    def _poll_shard(self, shard: _Shard) -> int:
+        if shard.pending:
+            if time.monotonic() < shard.retry_at:
+                return 0
+        else:
+            shard.pending = [r for r in self._read(shard) if stream_record_matches(r, self._spec.entity)]
+            shard.attempts = 0
+            if not shard.pending:
+                return 0
+        batch = shard.pending
+        resume_at = self._invoke(batch)
+        if resume_at is None:
+            shard.pending = []
+        elif shard.attempts >= self._spec.max_retries:
+            dropped = batch[resume_at:]
+            self.given_up.extend(dropped)
+            print(f"[stream {self._spec.logical_id}] {self._spec.function} gave up on {len(dropped)} record(s) "
+                  f"after {shard.attempts} retries; on AWS they are described in {self._spec.dlq_name} "
+                  f"(sequence numbers {dropped[0]['dynamodb']['SequenceNumber']}.."
+                  f"{dropped[-1]['dynamodb']['SequenceNumber']})", flush=True)
+            shard.pending = []
+        else:
+            shard.attempts += 1
+            shard.pending = batch[resume_at:]
+            shard.retry_at = time.monotonic() + min(self._first_retry_seconds * 2 ** (shard.attempts - 1), 2.0)
+        return len(batch)
+
+    def _read(self, shard: _Shard) -> list[dict]:
+        if shard.exhausted:
+            return []
+        if shard.iterator is None:
+            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_sequence}
+                        if shard.last_sequence else {"ShardIteratorType": "TRIM_HORIZON"})
+            shard.iterator = self._streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard.shard_id, **position)["ShardIterator"]
+        try:
+            response = self._streams.get_records(ShardIterator=shard.iterator, Limit=self._spec.batch_size)
+        except self._streams.exceptions.ExpiredIteratorException:
+            shard.iterator = None  # a new one next time, after the last record read
+            return []
+        records = response.get("Records", [])
+        if records:
+            shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+        shard.iterator = response.get("NextShardIterator")
+        shard.exhausted = shard.iterator is None
+        return records
+
+    def _invoke(self, batch: list[dict]) -> int | None:
+        self.invocations += 1
+        try:
+            result = self._runtime.invoke(self._spec.function, stream_event(self.stream_arn, batch))
+        except FunctionError as error:
+            print(f"[stream {self._spec.logical_id}] {self._spec.function} failed the whole batch: {error}", flush=True)
+            return 0
+        resume_at = retry_from(batch, result)
+        if resume_at is not None:
+            print(f"[stream {self._spec.logical_id}] {self._spec.function} reported failed records; "
+                  f"retrying {len(batch) - resume_at} of {len(batch)}", flush=True)
+        return resume_at
 
 
 class Scheduler(threading.Thread):

@@ -25,6 +25,7 @@ def create_table(dynamodb_client, table_name: str = TABLE.name) -> None:
             }
             for index in TABLE.indexes
         ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},  # as the stack's table
     )
     dynamodb_client.get_waiter("table_exists").wait(TableName=table_name)
     try:

@@ -2,7 +2,8 @@
 
 Starts the embedded services, creates the table, queues and bus from infra/resources.py, seeds demo
 stores and keys, then serves the API through the same authorizer and handlers as the stack, with the
-SQS consumers and EventBridge schedules running as they do on AWS. Ctrl-C stops everything."""
+SQS consumers, the table's stream consumers and EventBridge schedules running as they do on AWS.
+Ctrl-C stops everything."""
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,12 @@ from pathlib import Path
 
 import boto3
 
-from infra.resources import AUTHORIZER_CACHE_SECONDS, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, TABLE
+from infra.resources import AUTHORIZER_CACHE_SECONDS, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
 from local.demo import DEMO_CLIENTS, DEMO_STORES, demo_key
 from local.embedded import ROOT, aws_environment, free_port, start_dynamodb_local, start_moto_server
 from local.gateway import LocalGateway, serve
 from local.lambdas import FunctionError, LambdaRuntime
-from local.pollers import EventTap, QueueConsumer, Scheduler
+from local.pollers import EventTap, QueueConsumer, Scheduler, StreamConsumer
 from local.provision import create_bus, create_queues, create_table
 
 DATA_DIR = ROOT / ".local-data"
@@ -38,6 +39,7 @@ class LocalPlatform:
         self._services = []
         self.runtime: LambdaRuntime | None = None
         self.consumers: list[QueueConsumer] = []
+        self.stream_consumers: list[StreamConsumer] = []
         self.scheduler: Scheduler | None = None
         self.tap: EventTap | None = None
         self.server = None
@@ -74,6 +76,12 @@ class LocalPlatform:
             consumer = QueueConsumer(sqs, self.runtime, queue, queue_urls[queue.logical_id], self._stop)
             consumer.start()
             self.consumers.append(consumer)
+        # The table's stream is DynamoDB Local's (AWS_ENDPOINT_URL would send this client to moto).
+        streams = boto3.client("dynamodbstreams", endpoint_url=self._services[0].endpoint)
+        for spec in STREAM_CONSUMERS:
+            stream_consumer = StreamConsumer(streams, boto3.client("dynamodb"), self.runtime, spec, self._stop)
+            stream_consumer.start()
+            self.stream_consumers.append(stream_consumer)
         self.scheduler = Scheduler(self.runtime, self._stop)
         self.scheduler.start()
         self.tap = EventTap(events, sqs, self._stop)

@@ -27,13 +27,36 @@ for _name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
 
 
 class RecordingPublisher:
-    """In-memory EventPublisher: tests read what would have gone to the bus."""
+    """What would reach the bus: events published directly, plus the events committed to the table's
+    outbox, which the relay publishes (read back from the table, oldest first)."""
 
-    def __init__(self):
-        self.events = []
+    def __init__(self, table=None):
+        self.direct = []
+        self.table = table
 
     def publish(self, events) -> None:
-        self.events.extend(events)
+        self.direct.extend(events)
+
+    @property
+    def events(self) -> list:
+        return sorted(self.direct + self.outbox(), key=lambda e: e.event_id)
+
+    def outbox(self) -> list:
+        if self.table is None:
+            return []
+        from boto3.dynamodb.conditions import Attr
+
+        from loyalty.adapters.dynamo import plain
+        from loyalty.adapters.outbox import OUTBOX_ENTITY, event_from_item
+
+        items, start = [], None
+        while True:
+            page = self.table.scan(FilterExpression=Attr("entity").eq(OUTBOX_ENTITY),
+                                   **({"ExclusiveStartKey": start} if start else {}))
+            items += page["Items"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return [event_from_item(plain(item)) for item in items]
 
     def types(self) -> list[str]:
         return [e.detail_type for e in self.events]
@@ -125,6 +148,7 @@ def services(aws, clock, publisher):
 
     from loyalty import wiring
     table = boto3.resource("dynamodb").Table(TEST_ENV["LOYALTY_TABLE_NAME"])
+    publisher.table = table
     svc = wiring.Services(table=table, publisher=publisher, clock=clock, sqs=boto3.client("sqs"),
                           feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"))
     for store in DEMO_STORES:

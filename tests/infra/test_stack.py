@@ -1,10 +1,13 @@
 """Template assertions on the properties that matter, and cdk-nag's verdict."""
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Annotations, Match
 
 from infra.resources import (
-    API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, TABLE,
+    API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, STREAM_CONSUMERS,
+    TABLE,
 )
 from loyalty.settings import CoreSettings, FeedbackIntakeSettings, required_environment
 
@@ -20,15 +23,24 @@ def _functions(template) -> dict[str, dict]:
     return by_name
 
 
-def _policy_actions(template, function_props) -> set[str]:
+def _policy_statements(template, function_props) -> list[dict]:
     role_ref = function_props["Role"]["Fn::GetAtt"][0]
+    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+            if {"Ref": role_ref} in policy["Properties"]["Roles"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _policy_actions(template, function_props) -> set[str]:
     actions: set[str] = set()
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        if {"Ref": role_ref} in policy["Properties"]["Roles"]:
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                value = statement["Action"]
-                actions.update([value] if isinstance(value, str) else value)
+    for statement in _policy_statements(template, function_props):
+        value = statement["Action"]
+        actions.update([value] if isinstance(value, str) else value)
     return actions
+
+
+def _logical_id(template, resource_type: str, **properties) -> str:
+    [logical_id] = template.find_resources(resource_type, {"Properties": Match.object_like(properties)})
+    return logical_id
 
 
 def test_table_is_protected_encrypted_and_matches_the_spec(synthesized):
@@ -43,6 +55,7 @@ def test_table_is_protected_encrypted_and_matches_the_spec(synthesized):
             "TimeToLiveSpecification": {"AttributeName": TABLE.ttl_attribute, "Enabled": True},
             "KeySchema": [{"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
                           {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"}],
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
         }),
     })
     table = next(iter(template.find_resources("AWS::DynamoDB::Table").values()))
@@ -89,7 +102,9 @@ def test_each_function_gets_only_the_permissions_it_uses(synthesized):
         writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
         assert bool(actions & writes) == (spec.table_access == "write"), spec.name
         assert ("dynamodb:GetItem" in actions) == (spec.table_access in ("read", "write")), spec.name
-        assert ("sqs:SendMessage" in actions) == bool(spec.sends_to), spec.name
+        # A stream consumer sends the description of a batch it gave up on to its DLQ.
+        dlq_sender = spec.name in {c.function for c in STREAM_CONSUMERS}
+        assert ("sqs:SendMessage" in actions) == (bool(spec.sends_to) or dlq_sender), spec.name
 
 
 def test_api_routes_all_pass_the_key_authorizer(synthesized):
@@ -128,7 +143,9 @@ def test_stage_throttles_and_logs_without_personal_data(synthesized):
 def test_queues_have_dead_letter_queues_and_partial_batch_failures(synthesized):
     _, template = synthesized
     functions = _functions(template)
-    mappings = list(template.find_resources("AWS::Lambda::EventSourceMapping").values())
+    all_mappings = list(template.find_resources("AWS::Lambda::EventSourceMapping").values())
+    assert len(all_mappings) == len(QUEUES) + len(STREAM_CONSUMERS)
+    mappings = [m for m in all_mappings if m["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "Arn"]
     assert len(mappings) == len(QUEUES)
     for queue in QUEUES:
         template.has_resource_properties("AWS::SQS::Queue", {
@@ -140,6 +157,46 @@ def test_queues_have_dead_letter_queues_and_partial_batch_failures(synthesized):
         assert queue.visibility_timeout_seconds >= 6 * functions[queue.consumer]["Timeout"]
     for mapping in mappings:
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
+    _, template = synthesized
+    table_id = _logical_id(template, "AWS::DynamoDB::Table")
+    [consumer] = STREAM_CONSUMERS
+    assert consumer.function == "events_relay" and consumer.entity == "outbox"
+    dlq_id = _logical_id(template, "AWS::SQS::Queue", QueueName=consumer.dlq_name)
+    mappings = [m["Properties"] for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}]
+    assert len(mappings) == 1
+    [mapping] = mappings
+    relay_id = next(k for k, v in template.find_resources("AWS::Lambda::Function").items()
+                    if v["Properties"].get("Environment", {}).get("Variables", {})
+                    .get("POWERTOOLS_SERVICE_NAME") == consumer.function)
+    assert mapping["FunctionName"] == {"Ref": relay_id}
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BatchSize"] == consumer.batch_size
+    assert mapping["MaximumRetryAttempts"] == consumer.max_retries
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    [pattern] = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["outbox"]}}}}
+    template.has_resource_properties("AWS::SQS::Queue", {
+        "QueueName": consumer.dlq_name, "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": Match.any_value()})
+
+
+def test_the_relay_reads_the_stream_and_puts_events_but_touches_no_items(synthesized):
+    _, template = synthesized
+    relay = _functions(template)["events_relay"]
+    actions = _policy_actions(template, relay)
+    assert {"events:PutEvents", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"} <= actions
+    assert not {a for a in actions if a.startswith("dynamodb:")} - {
+        "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams"}
+    assert "dynamodb:GetItem" not in actions and "dynamodb:PutItem" not in actions
+    dlq_id = _logical_id(template, "AWS::SQS::Queue", QueueName=STREAM_CONSUMERS[0].dlq_name)
+    for statement in _policy_statements(template, relay):
+        if "sqs:SendMessage" in statement["Action"]:
+            assert statement["Resource"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
 
 
 def test_schedules_target_their_functions(synthesized):

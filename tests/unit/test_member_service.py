@@ -24,8 +24,9 @@ class FakeMemberRepository:
         self.claims: dict[tuple[str, str], str] = {}  # (kind, value) -> member id
         self.idempotency: dict[tuple[str, str], tuple[str, dict]] = {}
         self.consents: dict[str, list[ConsentRecord]] = {}
+        self.outbox: list = []  # events committed with the changes
 
-    def create_member(self, member: Member, claim: IdempotencyClaim | None) -> None:
+    def create_member(self, member: Member, claim: IdempotencyClaim | None, events) -> None:
         # Check everything first: the real write is one transaction, all or nothing.
         if claim is not None and (claim.scope, claim.key) in self.idempotency:
             stored_hash, stored_response = self.idempotency[(claim.scope, claim.key)]
@@ -46,8 +47,9 @@ class FakeMemberRepository:
         self.claims[("REFCODE", member.referral_code)] = member.member_id
         self.members[member.member_id] = member
         self.consents[member.member_id] = list(member.consents.values())
+        self.outbox.extend(events)
 
-    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord]) -> None:
+    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord], events) -> None:
         stored = self.members.get(before.member_id)
         if stored is None or stored.version != before.version:
             raise ConcurrentUpdate("the member was changed by another request; reload and retry")
@@ -60,6 +62,7 @@ class FakeMemberRepository:
                 self.claims[("EMAIL", after.email)] = after.member_id
         self.members[after.member_id] = after
         self.consents[after.member_id].extend(new_consents)
+        self.outbox.extend(events)
 
     def get_member(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
@@ -85,12 +88,15 @@ class FakeStores:
         return self.stores.get(store_id)
 
 
-class ListPublisher:
-    def __init__(self):
-        self.events = []
+class Outbox:
+    """The events the repository committed with the changes, as the relay would publish them."""
 
-    def publish(self, events) -> None:
-        self.events.extend(events)
+    def __init__(self, repo: "FakeMemberRepository"):
+        self._repo = repo
+
+    @property
+    def events(self):
+        return list(self._repo.outbox)
 
 
 class Clock:
@@ -117,8 +123,8 @@ def repo():
 
 
 @pytest.fixture
-def publisher():
-    return ListPublisher()
+def publisher(repo):
+    return Outbox(repo)
 
 
 @pytest.fixture
@@ -128,8 +134,8 @@ def clock():
 
 @pytest.fixture
 def service(repo, publisher, clock):
-    return MemberService(members=repo, stores=FakeStores("SH-JINGAN", "HZ-XIHU", "WEB"), publisher=publisher,
-                         clock=clock, default_country_code="86")
+    return MemberService(members=repo, stores=FakeStores("SH-JINGAN", "HZ-XIHU", "WEB"), clock=clock,
+                         default_country_code="86")
 
 
 def request(**overrides) -> EnrollmentRequest:

@@ -87,7 +87,6 @@ class Services:
         return MemberService(
             members=DynamoMemberRepository(self.table),
             stores=self.stores,
-            publisher=self.publisher,
             clock=self.clock,
             default_country_code=self.settings.default_country_code,
             welcome_bonus=self.points_service,
@@ -108,7 +107,6 @@ class Services:
         return PointsService(
             repo=DynamoPointsRepository(self.table),
             rules=self.program_rules,
-            publisher=self.publisher,
             clock=self.clock,
         )
 

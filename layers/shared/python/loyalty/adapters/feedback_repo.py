@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterator
 from boto3.dynamodb.conditions import Attr, Key
 
 from loyalty.adapters.dynamo import Transaction, drop_none, plain, strip_keys
+from loyalty.adapters.outbox import outbox_puts
+from loyalty.domain.events import DomainEvent
 from loyalty.domain.errors import ConcurrentUpdate, InvalidInput
 from loyalty.domain.feedback import (
     OPEN_STATUSES, FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus,
@@ -114,7 +116,8 @@ class DynamoFeedbackRepository:
                 for raw in self._query(KeyConditionExpression=condition)]
 
     # -- staff workflow -----------------------------------------------------------------------------
-    def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry) -> None:
+    def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry,
+               events: list[DomainEvent] = ()) -> None:
         old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
         changed = {k: v for k, v in new.items() if old.get(k) != v}
         if after.status != before.status:
@@ -136,6 +139,7 @@ class DynamoFeedbackRepository:
                         "ConditionExpression": "attribute_exists(PK) AND #v = :expected",
                         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
             self._put_new(self._history_item(entry)),
+            *outbox_puts(self._name, list(events)),
         ]
         Transaction(self._client, items, failures={0: changed_meanwhile}).commit()
 

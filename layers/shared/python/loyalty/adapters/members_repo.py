@@ -8,7 +8,9 @@ from boto3.dynamodb.conditions import Key
 from loyalty.adapters.dynamo import (
     PROFILE, Transaction, claim_key, drop_none, idempotency_put, member_pk, plain, strip_keys,
 )
+from loyalty.adapters.outbox import outbox_puts
 from loyalty.domain.errors import ConcurrentUpdate, EmailAlreadyEnrolled, PhoneAlreadyEnrolled
+from loyalty.domain.events import DomainEvent
 from loyalty.domain.idempotency import IdempotencyClaim
 from loyalty.domain.members import ConsentRecord, Member, Store
 
@@ -20,7 +22,7 @@ class DynamoMemberRepository:
         self._name = table.name
 
     # -- writes ---------------------------------------------------------------------------------
-    def create_member(self, member: Member, claim: IdempotencyClaim | None) -> None:
+    def create_member(self, member: Member, claim: IdempotencyClaim | None, events: list[DomainEvent]) -> None:
         items: list[dict[str, Any]] = []
         failures = {}
         claim_index = None
@@ -44,9 +46,11 @@ class DynamoMemberRepository:
         items.append(self._put_new(self._member_item(member)))
         for consent in member.consents.values():
             items.append(self._put_new(self._consent_item(member.member_id, consent)))
+        items += outbox_puts(self._name, events)
         Transaction(self._client, items, claim=claim, claim_index=claim_index, failures=failures).commit()
 
-    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord]) -> None:
+    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord],
+                      events: list[DomainEvent]) -> None:
         items: list[dict[str, Any]] = []
         failures = {}
 
@@ -77,6 +81,7 @@ class DynamoMemberRepository:
                                          "ExpressionAttributeValues": {":me": before.member_id}}})
         for consent in new_consents:
             items.append(self._put_new(self._consent_item(after.member_id, consent)))
+        items += outbox_puts(self._name, events)
         Transaction(self._client, items, failures=failures).commit()
 
     # -- reads ----------------------------------------------------------------------------------

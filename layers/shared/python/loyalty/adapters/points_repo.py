@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from boto3.dynamodb.conditions import Key
 
 from loyalty.adapters.dynamo import PROFILE, Transaction, drop_none, idempotency_key, idempotency_put, member_pk, plain, strip_keys
+from loyalty.adapters.outbox import outbox_puts
 from loyalty.domain.errors import ActivityCapReached, InvalidInput, RulesVersionConflict
 from loyalty.domain.members import Store
 from loyalty.domain.points_ledger import LedgerEntry, PointsBalance
@@ -221,6 +222,7 @@ class DynamoPointsRepository:
         for counter in plan.counters:
             failures[len(items)] = _cap_reached(counter)
             items.append(self._count(member_id, counter))
+        items += outbox_puts(self._name, plan.events)
         Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures).commit()
 
     def _put_balance(self, before: PointsBalance, after: PointsBalance) -> dict[str, Any]:

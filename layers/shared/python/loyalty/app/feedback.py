@@ -185,9 +185,8 @@ class FeedbackDesk:
         now = self._clock.now()
         after, entry = before.transition(action, now=now, client_id=client.client_id,
                                          expected_version=expected_version, **details)
-        self._feedback.update(before, after, entry)
-        if action == FeedbackAction.RESOLVED:
-            self._publisher.publish([resolved_event(after, client.client_id)])
+        events = [resolved_event(after, client.client_id)] if action == FeedbackAction.RESOLVED else []
+        self._feedback.update(before, after, entry, events)
         return feedback_view(after, now)
 
     def _load(self, feedback_id: str, client: ClientIdentity) -> FeedbackItem:

@@ -12,7 +12,7 @@ from loyalty.domain.ids import is_valid_card_number, new_card_number, new_id, ne
 from loyalty.domain.members import ConsentKind, ConsentRecord, EnrollmentRequest, Member, MemberPatch
 from loyalty.domain.phone import normalize_phone
 from loyalty.domain.points_ports import WelcomeBonus
-from loyalty.domain.ports import Clock, EventPublisher, MemberRepository, StoreDirectory
+from loyalty.domain.ports import Clock, MemberRepository, StoreDirectory
 
 ENROLL_IDEMPOTENCY_TTL = timedelta(days=7)
 
@@ -28,14 +28,12 @@ class MemberService:
         self,
         members: MemberRepository,
         stores: StoreDirectory,
-        publisher: EventPublisher,
         clock: Clock,
         default_country_code: str,
         welcome_bonus: WelcomeBonus | None = None,
     ):
         self._members = members
         self._stores = stores
-        self._publisher = publisher
         self._clock = clock
         self._country = default_country_code
         self._welcome_bonus = welcome_bonus
@@ -92,8 +90,21 @@ class MemberService:
                 response=response,
                 expires_at=int((now + ENROLL_IDEMPOTENCY_TTL).timestamp()),
             )
+        enrolled_event = DomainEvent(
+            detail_type="MemberEnrolled.v1",
+            source="loyalty.members",
+            occurred_at=now,
+            detail={
+                "member_id": member.member_id,
+                "store_id": member.enrolled_store_id,
+                "channel": member.enrolled_channel.value,
+                "client_id": client.client_id,
+                "referred_by": referred_by,
+                "marketing_opt_in": bool(request.consents.marketing and request.consents.marketing.granted),
+            },
+        )
         try:
-            self._members.create_member(member, claim)
+            self._members.create_member(member, claim, [enrolled_event])
         except IdempotentReplay as replay:
             enrolled = replay.response
             if self._welcome_bonus is not None:
@@ -101,21 +112,6 @@ class MemberService:
                 self._welcome_bonus.grant_welcome_bonus(enrolled["member_id"], enrolled["enrolled_store_id"],
                                                         datetime.fromisoformat(enrolled["enrolled_at"]))
             return EnrollmentOutcome(member=enrolled, created=False)
-        self._publisher.publish([
-            DomainEvent(
-                detail_type="MemberEnrolled.v1",
-                source="loyalty.members",
-                occurred_at=now,
-                detail={
-                    "member_id": member.member_id,
-                    "store_id": member.enrolled_store_id,
-                    "channel": member.enrolled_channel.value,
-                    "client_id": client.client_id,
-                    "referred_by": referred_by,
-                    "marketing_opt_in": bool(request.consents.marketing and request.consents.marketing.granted),
-                },
-            )
-        ])
         if self._welcome_bonus is not None:
             self._welcome_bonus.grant_welcome_bonus(member.member_id, member.enrolled_store_id, now)
         return EnrollmentOutcome(member=response, created=True)
@@ -149,20 +145,18 @@ class MemberService:
         changed = before.changed_fields(after)
         if not changed:
             return member_view(before)
-        self._members.update_member(before, after, new_consents)
-        self._publisher.publish([
-            DomainEvent(
-                detail_type="MemberProfileChanged.v1",
-                source="loyalty.members",
-                occurred_at=now,
-                detail={
-                    "member_id": member_id,
-                    "changed_fields": changed,
-                    "client_id": client.client_id,
-                    "consents": {c.kind.value: c.granted for c in new_consents},
-                },
-            )
-        ])
+        changed_event = DomainEvent(
+            detail_type="MemberProfileChanged.v1",
+            source="loyalty.members",
+            occurred_at=now,
+            detail={
+                "member_id": member_id,
+                "changed_fields": changed,
+                "client_id": client.client_id,
+                "consents": {c.kind.value: c.granted for c in new_consents},
+            },
+        )
+        self._members.update_member(before, after, new_consents, [changed_event])
         return member_view(after)
 
     def consent_history(self, member_id: str, client: ClientIdentity) -> list[dict]:

@@ -32,7 +32,7 @@ from loyalty.domain.points_ports import (
     CounterIncrement, PendingLot, PointsRepository, ProgramRulesRepository, PurchaseRecord, ShouldContinue,
     StaleSnapshot, StoredClaim, WritePlan,
 )
-from loyalty.domain.ports import Clock, EventPublisher
+from loyalty.domain.ports import Clock
 from loyalty.domain.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput
 
 EVENT_SOURCE = "loyalty.points"
@@ -66,11 +66,9 @@ def purchase_lot_id(store_id: str, order_id: str) -> str:
 
 
 class PointsService:
-    def __init__(self, repo: PointsRepository, rules: ProgramRulesRepository, publisher: EventPublisher,
-                 clock: Clock):
+    def __init__(self, repo: PointsRepository, rules: ProgramRulesRepository, clock: Clock):
         self._repo = repo
         self._rules = rules
-        self._publisher = publisher
         self._clock = clock
 
     # -- purchases ------------------------------------------------------------------------------
@@ -143,15 +141,15 @@ class PointsService:
             }
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
                                      conflict_field="order_id")
+            event = _earned(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
+                            pending, credit.debt_repaid)
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, new_purchase=purchase, new_lot=lot))
+                                            claim=claim, new_purchase=purchase, new_lot=lot, events=[event]))
             except StaleSnapshot:
                 continue
             except IdempotentReplay as replay:  # a concurrent duplicate won
                 return PointsOutcome(replay.response, created=False)
-            self._publish(_earned(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
-                                       pending, credit.debt_repaid))
             if first_purchase and snap.member.referred_by:
                 self.grant_referral_bonus(snap.member.referred_by, member_id, request.store_id, request.occurred_at)
             return PointsOutcome(result, created=True)
@@ -207,21 +205,22 @@ class PointsService:
             }
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
                                      conflict_field="return_id")
+            event = DomainEvent(detail_type="PointsReturned.v1", source=EVENT_SOURCE, occurred_at=now, detail={
+                "member_id": member_id, "return_id": request.return_id, "order_id": request.order_id,
+                "store_id": request.store_id, "returning_store_id": request.returning_store_id,
+                "points": clawed.points, "debt_added": clawed.debt_added,
+            })
             try:
                 self._repo.commit(WritePlan(
                     balance_before=snap.balance, balance_after=balance, entries=draft.entries, claim=claim,
                     purchase_returned=(purchase, returned),
                     lot_change=(snap.lot, lot_points - clawed.from_pending) if clawed.from_pending else None,
+                    events=[event],
                 ))
             except StaleSnapshot:
                 continue
             except IdempotentReplay as replay:
                 return PointsOutcome(replay.response, created=False)
-            self._publish(DomainEvent(detail_type="PointsReturned.v1", source=EVENT_SOURCE, occurred_at=now, detail={
-                "member_id": member_id, "return_id": request.return_id, "order_id": request.order_id,
-                "store_id": request.store_id, "returning_store_id": request.returning_store_id,
-                "points": clawed.points, "debt_added": clawed.debt_added,
-            }))
             return PointsOutcome(result, created=True)
         raise _too_busy()
 
@@ -288,15 +287,15 @@ class PointsService:
             }
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
                                      conflict_field="activity_id")
+            event = _earned(now, member_id, "activity", activity_id, store_id, credit.points, False,
+                            credit.debt_repaid, activity_type=activity_type)
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, counters=counters))
+                                            claim=claim, counters=counters, events=[event]))
             except StaleSnapshot:
                 continue
             except IdempotentReplay as replay:
                 return PointsOutcome(replay.response, created=False)
-            self._publish(_earned(now, member_id, "activity", activity_id, store_id, credit.points, False,
-                                       credit.debt_repaid, activity_type=activity_type))
             return PointsOutcome(result, created=True)
         raise _too_busy()
 
@@ -340,15 +339,15 @@ class PointsService:
                       "debt_repaid": credit.debt_repaid, "balance": balance.summary(),
                       "entry_ids": [e.entry_id for e in draft.entries]}
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
+            event = _earned(now, member_id, entry_type.value, claim_key[1], store_id, points, False,
+                            credit.debt_repaid)
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim))
+                                            claim=claim, events=[event]))
             except StaleSnapshot:
                 continue
             except IdempotentReplay as replay:
                 return PointsOutcome(replay.response, created=False)
-            self._publish(_earned(now, member_id, entry_type.value, claim_key[1], store_id, points, False,
-                                       credit.debt_repaid))
             return PointsOutcome(result, created=True)
         raise _too_busy()
 
@@ -378,17 +377,17 @@ class PointsService:
             }
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result,
                                      conflict_field="adjustment_id")
+            event = DomainEvent(detail_type="PointsAdjusted.v1", source=EVENT_SOURCE, occurred_at=now, detail={
+                "member_id": member_id, "adjustment_id": request.adjustment_id, "points": request.points,
+                "client_id": client.client_id,
+            })
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim))
+                                            claim=claim, events=[event]))
             except StaleSnapshot:
                 continue
             except IdempotentReplay as replay:
                 return PointsOutcome(replay.response, created=False)
-            self._publish(DomainEvent(detail_type="PointsAdjusted.v1", source=EVENT_SOURCE, occurred_at=now, detail={
-                "member_id": member_id, "adjustment_id": request.adjustment_id, "points": request.points,
-                "client_id": client.client_id,
-            }))
             return PointsOutcome(result, created=True)
         raise _too_busy()
 
@@ -433,13 +432,13 @@ class PointsService:
             draft.activate(lot.points, earned_at=lot.earned_at, reference=Reference(kind="lot", id=lot_id),
                            store_id=lot.store_id)
             balance = draft.finish()
+            event = DomainEvent(detail_type="PointsActivated.v1", source=EVENT_SOURCE, occurred_at=now,
+                                           detail={"member_id": member_id, "lot_id": lot_id, "points": lot.points})
             try:
                 self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            lot_activated=lot))
+                                            lot_activated=lot, events=[event]))
             except StaleSnapshot:
                 continue
-            self._publish(DomainEvent(detail_type="PointsActivated.v1", source=EVENT_SOURCE, occurred_at=now,
-                                           detail={"member_id": member_id, "lot_id": lot_id, "points": lot.points}))
             return True
         raise _too_busy()
 
@@ -475,8 +474,6 @@ class PointsService:
         stored: ProgramRules = self._rules.replace(rules, changed_by=client.client_id, at=self._clock.now())
         return stored.view()
 
-    def _publish(self, event: DomainEvent) -> None:
-        self._publisher.publish([event])
 
 
 def _replay(claim: StoredClaim, claim_key: tuple[str, str], request_hash: str, conflict_field: str) -> PointsOutcome:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
 
+from loyalty.domain.events import DomainEvent
 from loyalty.domain.feedback import FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus
 from loyalty.domain.feedback_config import FeedbackConfig, StoredFeedbackConfig
 from loyalty.domain.members import Store
@@ -47,8 +48,10 @@ class FeedbackRepository(Protocol):
     def mark_processed(self, feedback_id: str, *, events_published_at: datetime | None = None,
                        reward_settled_at: datetime | None = None) -> None: ...
 
-    def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry) -> None:
-        """Write the workflow change if the stored version is still `before.version` (else ConcurrentUpdate)."""
+    def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry,
+               events: list[DomainEvent] = ()) -> None:
+        """Write the workflow change and its events (to the outbox) if the stored version is still
+        `before.version` (else ConcurrentUpdate)."""
 
     def past_due(self, status: FeedbackStatus, now: datetime) -> Iterator[FeedbackItem]: ...
 

@@ -2,15 +2,29 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud at a till
 
 
+_last = [0, 0]  # (ms, random part) of the previous id, to stay ordered within one millisecond
+_lock = threading.Lock()
+
+
 def new_id(prefix: str) -> str:
-    """Time-ordered id (48-bit ms timestamp + 80 random bits, Crockford base32), e.g. mbr_01JD..."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    """Time-ordered id (48-bit ms timestamp + 80 random bits, Crockford base32), e.g. mbr_01JD...
+
+    Ids made by one process are strictly increasing: within a millisecond the random part counts up."""
+    with _lock:
+        now = int(time.time() * 1000)
+        if now <= _last[0]:
+            now, random_part = _last[0], _last[1] + 1
+        else:
+            random_part = secrets.randbits(79)  # headroom so counting up never overflows 80 bits
+        _last[0], _last[1] = now, random_part
+    value = (now << 80) | random_part
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

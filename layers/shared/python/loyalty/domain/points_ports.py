@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 from pydantic import BaseModel
 
+from loyalty.domain.events import DomainEvent
 from loyalty.domain.idempotency import IdempotencyClaim
 from loyalty.domain.members import Store
 from loyalty.domain.points import PurchasedLine
@@ -97,6 +98,7 @@ class WritePlan:
     lot_change: tuple[PendingLot, int] | None = None  # (as read, points left; 0 deletes it)
     lot_activated: PendingLot | None = None
     counters: list[CounterIncrement] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)  # written to the outbox in the same transaction
 
 
 class StaleSnapshot(Exception):

@@ -15,6 +15,9 @@ class Clock(Protocol):
 
 
 class EventPublisher(Protocol):
+    """Puts events on the bus. Use cases that change the table hand their events to the repository
+    instead, which writes them to the outbox in the same transaction (see adapters/outbox.py)."""
+
     def publish(self, events: list[DomainEvent]) -> None: ...
 
 
@@ -23,8 +26,8 @@ class StoreDirectory(Protocol):
 
 
 class MemberRepository(Protocol):
-    def create_member(self, member: Member, claim: IdempotencyClaim | None) -> None:
-        """Create the member with its phone, email, card and referral-code claims, atomically.
+    def create_member(self, member: Member, claim: IdempotencyClaim | None, events: list[DomainEvent]) -> None:
+        """Create the member with its phone, email, card and referral-code claims and its events, atomically.
 
         Raises PhoneAlreadyEnrolled / EmailAlreadyEnrolled, IdempotentReplay when the claim exists
         with the same request, IdempotencyKeyReused when it exists with another.
@@ -38,8 +41,10 @@ class MemberRepository(Protocol):
 
     def member_id_by_referral_code(self, code: str) -> str | None: ...
 
-    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord]) -> None:
-        """Write `after` if the stored version is still `before.version`; move the email claim if it changed."""
+    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord],
+                      events: list[DomainEvent]) -> None:
+        """Write `after` and its events if the stored version is still `before.version`; move the email
+        claim if it changed."""
 
     def consent_history(self, member_id: str) -> list[ConsentRecord]: ...
 

@@ -1,0 +1,59 @@
+"""DynamoDB Streams consumer: puts each new outbox item on the event bus (the transactional outbox's relay).
+
+The event source mapping already filters the stream to outbox INSERTs; anything else that reaches
+the function is skipped as a success. Failures are reported per record (batchItemFailures): Lambda
+retries from the first failed record, so the records after it may be published again; consumers
+drop a redelivered event by its `event_id`. After the mapping's retries the batch goes to the DLQ."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from boto3.dynamodb.types import TypeDeserializer
+
+from loyalty.adapters.outbox import OUTBOX_ENTITY, event_from_item
+from loyalty.wiring import services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# Report every failure in the response, even when all records fail: same retry effect, no noisy error.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+_deserializer = TypeDeserializer()  # numbers become Decimal, as the table stores them
+
+
+def outbox_image(record: dict) -> dict | None:
+    """The new outbox item a stream record carries, as plain Python values; None for anything else."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if image.get("entity") != {"S": OUTBOX_ENTITY}:
+        return None
+    return {name: _deserializer.deserialize(value) for name, value in image.items()}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    publisher = services().publisher
+
+    def record_handler(record: DynamoDBRecord):
+        item = outbox_image(record.raw_event)
+        if item is None:
+            return
+        try:
+            domain_event = event_from_item(item)
+            publisher.publish([domain_event])
+        except Exception as error:
+            # Ids and types only: the detail stays out of the logs.
+            logger.warning("outbox event not relayed", extra={
+                "event_id": item.get("event_id"), "detail_type": item.get("detail_type"),
+                "sequence_number": record.dynamodb.sequence_number, "error_type": type(error).__name__})
+            metrics.add_metric(name="OutboxEventFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("outbox event relayed", extra={
+            "event_id": domain_event.event_id, "detail_type": domain_event.detail_type})
+        metrics.add_metric(name="OutboxEventRelayed", unit=MetricUnit.Count, value=1)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)
