@@ -6,7 +6,9 @@ import json
 from infra.resources import EVENT_BUS_NAME, QUEUES, TABLE
 
 
-def create_table(dynamodb_client, table_name: str = TABLE.name) -> None:
+def create_table(dynamodb_client, table_name: str = TABLE.name, *, stream: bool = True) -> None:
+    """`stream=False` only for in-process moto tests, which feed the relay synthetic stream records:
+    moto keeps a copy per stream record, which makes large write bursts slow."""
     attributes = {TABLE.partition_key, TABLE.sort_key}
     for index in TABLE.indexes:
         attributes |= {index.partition_key, index.sort_key}
@@ -25,7 +27,8 @@ def create_table(dynamodb_client, table_name: str = TABLE.name) -> None:
             }
             for index in TABLE.indexes
         ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},  # as the stack's table
+        StreamSpecification=({"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}  # as the stack's table
+                             if stream else {"StreamEnabled": False}),
     )
     dynamodb_client.get_waiter("table_exists").wait(TableName=table_name)
     try:

@@ -113,7 +113,7 @@ def own_table(services, clock, **rules):
     from loyalty.wiring import Services
 
     name = f"loyalty-props-{next(_unique)}"
-    create_table(boto3.client("dynamodb"), table_name=name)
+    create_table(boto3.client("dynamodb"), table_name=name, stream=False)
     scoped = Services(table=boto3.resource("dynamodb").Table(name), publisher=services.publisher, clock=clock,
                       settings=services.settings)
     for store in DEMO_STORES:
