@@ -143,16 +143,13 @@ class PointsService:
                                      conflict_field="order_id")
             event = _earned(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
                             pending, credit.debt_repaid)
-            try:
-                self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, new_purchase=purchase, new_lot=lot, events=[event]))
-            except StaleSnapshot:
-                continue
-            except IdempotentReplay as replay:  # a concurrent duplicate won
-                return PointsOutcome(replay.response, created=False)
-            if first_purchase and snap.member.referred_by:
+            outcome = self._try_commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
+                                                 claim=claim, new_purchase=purchase, new_lot=lot, events=[event]), result)
+            if outcome is None:
+                continue  # the balance changed since it was read: read again
+            if outcome.created and first_purchase and snap.member.referred_by:
                 self.grant_referral_bonus(snap.member.referred_by, member_id, request.store_id, request.occurred_at)
-            return PointsOutcome(result, created=True)
+            return outcome
         raise _too_busy()
 
     # -- returns --------------------------------------------------------------------------------
@@ -210,18 +207,15 @@ class PointsService:
                 "store_id": request.store_id, "returning_store_id": request.returning_store_id,
                 "points": clawed.points, "debt_added": clawed.debt_added,
             })
-            try:
-                self._repo.commit(WritePlan(
-                    balance_before=snap.balance, balance_after=balance, entries=draft.entries, claim=claim,
-                    purchase_returned=(purchase, returned),
-                    lot_change=(snap.lot, lot_points - clawed.from_pending) if clawed.from_pending else None,
-                    events=[event],
-                ))
-            except StaleSnapshot:
-                continue
-            except IdempotentReplay as replay:
-                return PointsOutcome(replay.response, created=False)
-            return PointsOutcome(result, created=True)
+            outcome = self._try_commit(WritePlan(
+                balance_before=snap.balance, balance_after=balance, entries=draft.entries, claim=claim,
+                purchase_returned=(purchase, returned),
+                lot_change=(snap.lot, lot_points - clawed.from_pending) if clawed.from_pending else None,
+                events=[event],
+            ), result)
+            if outcome is None:
+                continue  # the balance changed since it was read: read again
+            return outcome
         raise _too_busy()
 
     # -- activities and bonuses -----------------------------------------------------------------
@@ -289,14 +283,11 @@ class PointsService:
                                      conflict_field="activity_id")
             event = _earned(now, member_id, "activity", activity_id, store_id, credit.points, False,
                             credit.debt_repaid, activity_type=activity_type)
-            try:
-                self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, counters=counters, events=[event]))
-            except StaleSnapshot:
-                continue
-            except IdempotentReplay as replay:
-                return PointsOutcome(replay.response, created=False)
-            return PointsOutcome(result, created=True)
+            outcome = self._try_commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
+                                                 claim=claim, counters=counters, events=[event]), result)
+            if outcome is None:
+                continue  # the balance changed since it was read: read again
+            return outcome
         raise _too_busy()
 
     def grant_welcome_bonus(self, member_id: str, store_id: str, occurred_at: datetime) -> PointsOutcome | None:
@@ -341,14 +332,11 @@ class PointsService:
             claim = IdempotencyClaim(scope=claim_key[0], key=claim_key[1], request_hash=request_hash, response=result)
             event = _earned(now, member_id, entry_type.value, claim_key[1], store_id, points, False,
                             credit.debt_repaid)
-            try:
-                self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, events=[event]))
-            except StaleSnapshot:
-                continue
-            except IdempotentReplay as replay:
-                return PointsOutcome(replay.response, created=False)
-            return PointsOutcome(result, created=True)
+            outcome = self._try_commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
+                                                 claim=claim, events=[event]), result)
+            if outcome is None:
+                continue  # the balance changed since it was read: read again
+            return outcome
         raise _too_busy()
 
     # -- adjustments ----------------------------------------------------------------------------
@@ -381,15 +369,23 @@ class PointsService:
                 "member_id": member_id, "adjustment_id": request.adjustment_id, "points": request.points,
                 "client_id": client.client_id,
             })
-            try:
-                self._repo.commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
-                                            claim=claim, events=[event]))
-            except StaleSnapshot:
-                continue
-            except IdempotentReplay as replay:
-                return PointsOutcome(replay.response, created=False)
-            return PointsOutcome(result, created=True)
+            outcome = self._try_commit(WritePlan(balance_before=snap.balance, balance_after=balance, entries=draft.entries,
+                                                 claim=claim, events=[event]), result)
+            if outcome is None:
+                continue  # the balance changed since it was read: read again
+            return outcome
         raise _too_busy()
+
+    def _try_commit(self, plan: WritePlan, result: dict) -> PointsOutcome | None:
+        """Commit one operation: its outcome, a concurrent duplicate's original result, or None when the
+        balance changed since it was read."""
+        try:
+            self._repo.commit(plan)
+        except StaleSnapshot:
+            return None
+        except IdempotentReplay as replay:  # a concurrent duplicate won
+            return PointsOutcome(replay.response, created=False)
+        return PointsOutcome(result, created=True)
 
     # -- activation of pending points -----------------------------------------------------------
     def activate_due(self, *, should_continue: ShouldContinue = lambda: True) -> ActivationRun:
