@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import threading
-from pathlib import Path
 
 import boto3
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -156,6 +158,35 @@ def services(aws, clock, publisher):
     wiring.use(svc)
     yield svc
     wiring.use(None)
+
+
+class _CurrentStdout:
+    """Writes to whatever sys.stdout is at the moment, so capsys sees it."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def log_output(capsys):
+    """What the functions' Powertools logger writes to stdout, read through capsys.
+
+    The logger's handler keeps the stdout object it saw at import time (a capture pytest may have closed
+    since), so for the test it writes to the current sys.stdout instead; the stream is swapped directly
+    because setStream would flush the old one."""
+    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    handlers = [h for h in service_logger.handlers if isinstance(h, logging.StreamHandler)]
+    assert handlers, "the Powertools logger has no stream handler to capture"
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = _CurrentStdout()
+    capsys.readouterr()
+    yield lambda: capsys.readouterr().out
+    for handler, stream in zip(handlers, previous):
+        handler.stream = stream
 
 
 @pytest.fixture

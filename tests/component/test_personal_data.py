@@ -2,11 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-import sys
-
-import pytest
 
 import members
 from tests.conftest import POS_HZ, POS_SH, api_event, response_json
@@ -24,36 +19,6 @@ ADDRESS_LINE = "No. 1601 Nanjing West Road"
 
 PERSONAL_DATA = [RAW_PHONE, NATIONAL_PHONE, E164_PHONE, E164_PHONE[1:], DASHED_PHONE, NAME, CJK_NAME,
                  EMAIL, EMAIL.lower(), NEW_EMAIL, BIRTHDAY, ADDRESS_LINE]
-
-
-class _CurrentStdout:
-    """Writes to whatever sys.stdout is at the moment, so capsys sees it."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def log_output(capsys):
-    """What the functions' Powertools logger writes to stdout, read through capsys.
-
-    The logger's handler keeps the stdout object it saw at import time (a capture pytest may have closed
-    since), so for this test it writes to the current sys.stdout instead; the stream is swapped directly
-    because setStream would flush the old one.
-    """
-    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
-    handlers = [h for h in service_logger.handlers if isinstance(h, logging.StreamHandler)]
-    assert handlers, "the Powertools logger has no stream handler to capture"
-    previous = [h.stream for h in handlers]
-    for handler in handlers:
-        handler.stream = _CurrentStdout()
-    capsys.readouterr()
-    yield lambda: capsys.readouterr().out
-    for handler, stream in zip(handlers, previous):
-        handler.stream = stream
 
 
 def log_records(output: str) -> list[dict]:

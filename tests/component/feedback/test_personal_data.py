@@ -2,11 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-import sys
-
-import pytest
 
 import feedback_intake
 import feedback_staff
@@ -18,28 +13,6 @@ NAME = "李秀英"
 TEXT = f"我是{NAME}，电话{PHONE}，买的奶粉罐子有破损，孩子喝了过敏"
 NOTE = f"已致电{NAME}（{PHONE}）道歉并退款"
 SECRETS = [PHONE, NAME, "奶粉罐子"]
-
-
-class _CurrentStdout:
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def log_output(capsys):
-    """The functions' Powertools log lines (its handler keeps the stdout of import time, so it is redirected)."""
-    handlers = [h for h in logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"]).handlers
-                if isinstance(h, logging.StreamHandler)]
-    previous = [h.stream for h in handlers]
-    for handler in handlers:
-        handler.stream = _CurrentStdout()
-    capsys.readouterr()
-    yield lambda: capsys.readouterr().out
-    for handler, stream in zip(handlers, previous):
-        handler.stream = stream
 
 
 def leaked(text: str) -> list[str]:
