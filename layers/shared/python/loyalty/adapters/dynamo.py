@@ -53,6 +53,18 @@ def plain(item: Any) -> Any:
     return item
 
 
+def conditioned_on_version(put: dict[str, Any], version_read: int) -> dict[str, Any]:
+    """Make a Put optimistic: the stored item must still have the version that was read
+    (0: nothing was stored yet, so the item must not exist)."""
+    if version_read == 0:
+        put["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        put["ConditionExpression"] = "#v = :v"
+        put["ExpressionAttributeNames"] = {"#v": "version"}
+        put["ExpressionAttributeValues"] = {":v": version_read}
+    return put
+
+
 def idempotency_put(table_name: str, claim: IdempotencyClaim) -> dict[str, Any]:
     item = {
         **idempotency_key(claim.scope, claim.key),

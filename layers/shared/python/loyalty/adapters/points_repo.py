@@ -11,7 +11,10 @@ from typing import Any, Iterator
 
 from boto3.dynamodb.conditions import Key
 
-from loyalty.adapters.dynamo import PROFILE, Transaction, drop_none, idempotency_key, idempotency_put, member_pk, plain, strip_keys
+from loyalty.adapters.dynamo import (
+    PROFILE, Transaction, conditioned_on_version, drop_none, idempotency_key, idempotency_put, member_pk, plain,
+    strip_keys,
+)
 from loyalty.adapters.outbox import outbox_puts
 from loyalty.domain.errors import ActivityCapReached, InvalidInput, RulesVersionConflict
 from loyalty.domain.members import Store
@@ -230,13 +233,7 @@ class DynamoPointsRepository:
             "TableName": self._name,
             "Item": {**balance_key(after.member_id), "entity": "points_balance", **drop_none(after.model_dump(mode="json"))},
         }
-        if before.version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        else:
-            put["ConditionExpression"] = "#v = :v"
-            put["ExpressionAttributeNames"] = {"#v": "version"}
-            put["ExpressionAttributeValues"] = {":v": before.version}
-        return {"Put": put}
+        return {"Put": conditioned_on_version(put, before.version)}
 
     def _update_returned(self, before: PurchaseRecord, after: PurchaseRecord) -> dict[str, Any]:
         """New returned quantities, guarded twice: the version read (the claw-back maths used it) and,
@@ -339,12 +336,7 @@ class DynamoProgramRulesRepository:
         put: dict[str, Any] = {"TableName": self._table.name,
                                "Item": {**self.KEY, "entity": "program_rules", "version": stored.version,
                                         "rules": body, **audit}}
-        if rules.version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        else:
-            put["ConditionExpression"] = "#v = :v"
-            put["ExpressionAttributeNames"] = {"#v": "version"}
-            put["ExpressionAttributeValues"] = {":v": rules.version}
+        conditioned_on_version(put, rules.version)
         history = {"PK": "PROGRAM", "SK": f"RULES#v{stored.version:06d}", "entity": "program_rules_version",
                    "version": stored.version, "rules": body, **audit}
 

@@ -310,17 +310,21 @@ def _event(detail_type: str, at: datetime, detail: dict[str, Any]) -> DomainEven
                        detail={k: v for k, v in detail.items() if v is not None})
 
 
-def received_events(item: FeedbackItem) -> list[DomainEvent]:
-    """FeedbackReceived for every item, FeedbackEscalated for urgent ones. Ids and labels, no text."""
-    common = {
+def _routing(item: FeedbackItem) -> dict:
+    """What every feedback event says about the item: ids and labels, never its text."""
+    return {
         "feedback_id": item.feedback_id,
         "store_id": item.store_id,
         "member_id": item.member_id,
         "primary_category": item.primary_category.value,
         "department": item.department,
         "urgency": item.urgency.value,
-        "due_at": item.due_at.isoformat(),
     }
+
+
+def received_events(item: FeedbackItem) -> list[DomainEvent]:
+    """FeedbackReceived for every item, FeedbackEscalated for urgent ones. Ids and labels, no text."""
+    common = {**_routing(item), "due_at": item.due_at.isoformat()}
     events = [_event("FeedbackReceived.v1", item.received_at, {
         **common,
         "order_id": item.order_id,
@@ -340,12 +344,7 @@ def received_events(item: FeedbackItem) -> list[DomainEvent]:
 
 def resolved_event(item: FeedbackItem, client_id: str) -> DomainEvent:
     return _event("FeedbackResolved.v1", item.resolved_at, {
-        "feedback_id": item.feedback_id,
-        "store_id": item.store_id,
-        "member_id": item.member_id,
-        "primary_category": item.primary_category.value,
-        "department": item.department,
-        "urgency": item.urgency.value,
+        **_routing(item),
         "resolved_on_time": item.resolved_on_time,
         "client_id": client_id,
     })
