@@ -2,9 +2,14 @@
 the table and its indexes, queues, the bus, schedules, functions and the routes each one serves."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+from loyalty.platform import environment as env  # noqa: F401  (the one environment contract, re-exported)
 
 PROJECT = "loyalty"
+CDK_CONTEXT = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,6 @@ class QueueSpec:
     visibility_timeout_seconds: int
     max_receive_count: int
     dlq_name: str
-    env_var: str
     consumer: str  # function name
     batch_size: int = 10
 
@@ -201,7 +205,6 @@ QUEUES: tuple[QueueSpec, ...] = (
         visibility_timeout_seconds=180,  # 6x the processor's 30 s timeout, as AWS recommends
         max_receive_count=5,
         dlq_name="loyalty-feedback-dlq",
-        env_var="FEEDBACK_QUEUE_URL",
         consumer="feedback_processor",
         batch_size=10,
     ),
@@ -241,6 +244,20 @@ def routes() -> list[tuple[Route, FunctionSpec]]:
 
 
 API_KEY_HEADER = "X-Api-Key"
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    """Browser clients (the webshop, the member app's web views): API Gateway answers their preflight
+    requests itself, and the local gateway the same way."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "OPTIONS")
+    allow_headers: tuple[str, ...] = ("Content-Type", API_KEY_HEADER, "Idempotency-Key")
+    max_age_seconds: int = 600
+
+
+CORS = CorsSpec(allow_origins=tuple(CDK_CONTEXT.get("loyalty:corsAllowOrigins", ())))
 AUTHORIZER_CACHE_SECONDS = 60  # a revoked key stops working within this time
 
 # API Gateway's own answers (no function runs), in the platform's error shape. The local gateway

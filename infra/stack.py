@@ -22,7 +22,7 @@ from constructs import Construct
 from infra.function import LoyaltyFunction
 from infra.resources import (
     API_KEY_HEADER, AUTHORIZER, AUTHORIZER_CACHE_SECONDS, EVENT_BUS_NAME, FUNCTIONS, GATEWAY_RESPONSES, QUEUES,
-    SCHEDULES, STREAM_CONSUMERS, TABLE, StreamConsumerSpec, gateway_error_body,
+    SCHEDULES, STREAM_CONSUMERS, TABLE, StreamConsumerSpec, env, gateway_error_body,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,17 +56,13 @@ class LoyaltyStack(Stack):
                                  description="The loyalty package: domain, use cases, adapters"),
         ]
         code = lambda_.Code.from_asset(str(ROOT / "functions"), exclude=ASSET_EXCLUDES)
-        core_env = {
-            "LOYALTY_TABLE_NAME": self.table.table_name,
-            "EVENT_BUS_NAME": self.bus.event_bus_name,
-            "DEFAULT_COUNTRY_CODE": str(context("loyalty:defaultCountryCode") or "86"),
-        }
+        queue_urls = {logical_id: queue.queue_url for logical_id, queue in self.queues.items()}
         self.functions: dict[str, LoyaltyFunction] = {}
         for spec in FUNCTIONS:
-            environment = dict(core_env)
-            for queue in QUEUES:
-                if queue.logical_id in spec.sends_to:
-                    environment[queue.env_var] = self.queues[queue.logical_id].queue_url
+            environment = env.function_environment(
+                table_name=self.table.table_name, event_bus_name=self.bus.event_bus_name,
+                default_country_code=str(context("loyalty:defaultCountryCode") or "86"),
+                queue_urls=queue_urls, sends_to=spec.sends_to)
             fn = LoyaltyFunction(self, spec, code=code, layers=layers, environment=environment,
                                  log_retention=retention)
             self._grant(fn)

@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.resources import FUNCTIONS, FunctionSpec
+from infra.resources import FUNCTIONS, FunctionSpec, env
 
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_PATH = [str(ROOT / "functions"), str(ROOT / "layers/shared/python"), str(ROOT)]
@@ -54,7 +54,7 @@ def _init_container(environment: dict[str, str]) -> None:
 def _invoke_in_container(function_name: str, event: dict) -> dict:
     spec = _spec(function_name)
     module_name, attribute = spec.handler.rsplit(".", 1)
-    os.environ["POWERTOOLS_SERVICE_NAME"] = function_name
+    os.environ[env.SERVICE_NAME] = function_name
     handler = getattr(importlib.import_module(module_name), attribute)
     context = InvocationContext(
         function_name=f"loyalty-{function_name}", memory_limit_in_mb=spec.memory_mb,

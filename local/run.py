@@ -14,7 +14,8 @@ import threading
 
 import boto3
 
-from infra.resources import AUTHORIZER_CACHE_SECONDS, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
+from infra.function import METRICS_NAMESPACE
+from infra.resources import AUTHORIZER_CACHE_SECONDS, env, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
 from local.demo import DEMO_CLIENTS, DEMO_STORES, demo_key
 from local.embedded import ROOT, aws_environment, free_port, start_dynamodb_local, start_moto_server
 from local.gateway import LocalGateway, serve
@@ -55,13 +56,11 @@ class LocalPlatform:
         create_bus(events)
         environment = {
             **aws_environment(self._services[0].endpoint, self._services[1].endpoint),
-            "LOYALTY_TABLE_NAME": TABLE.name,
-            "EVENT_BUS_NAME": EVENT_BUS_NAME,
-            "DEFAULT_COUNTRY_CODE": self.country_code,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
-            **{q.env_var: queue_urls[q.logical_id] for q in QUEUES},
+            **env.function_environment(table_name=TABLE.name, event_bus_name=EVENT_BUS_NAME,
+                                       default_country_code=self.country_code, queue_urls=queue_urls,
+                                       sends_to=queue_urls),
+            **env.powertools_environment(service_name="loyalty-local", metrics_namespace=METRICS_NAMESPACE,
+                                         log_level=os.environ.get(env.LOG_LEVEL, "INFO"), tracing=False),
         }
         os.environ.update(environment)
         self._seed()
@@ -88,7 +87,7 @@ class LocalPlatform:
         DATA_DIR.mkdir(exist_ok=True)
         ENDPOINTS_FILE.write_text(json.dumps({
             "base_url": self.base_url, **aws_environment(self._services[0].endpoint, self._services[1].endpoint),
-            "LOYALTY_TABLE_NAME": TABLE.name, "queues": queue_urls,
+            env.TABLE_NAME: TABLE.name, "queues": queue_urls,
         }, indent=2))
 
     def _seed(self) -> None:

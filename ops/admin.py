@@ -1,6 +1,7 @@
 """Operator commands: API keys and stores.
 
-Against a deployed stack: AWS credentials as usual and LOYALTY_TABLE_NAME set to the stack's table.
+Against a deployed stack: AWS credentials as usual and the table name variable of the environment
+contract set to the stack's table.
 Against the local run: add --local (reads the endpoints `make run` wrote).
 
     python -m ops.admin keys create --client-id pos-sh-xuhui --kind pos --stores SH-XUHUI
@@ -17,6 +18,7 @@ import os
 import sys
 
 from loyalty.domain.clients import ClientKind, Scope
+from loyalty.platform import environment as env
 from loyalty.domain.members import Store
 
 
@@ -28,11 +30,11 @@ def _services(local: bool):
             sys.exit("the local platform is not running: start it with `make run`")
         endpoints = json.loads(ENDPOINTS_FILE.read_text())
         for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-                     "AWS_SECRET_ACCESS_KEY", "LOYALTY_TABLE_NAME"):
+                     "AWS_SECRET_ACCESS_KEY", env.TABLE_NAME):
             os.environ[name] = endpoints[name]
-    table_name = os.environ.get("LOYALTY_TABLE_NAME")
+    table_name = os.environ.get(env.TABLE_NAME)
     if not table_name:
-        sys.exit("set LOYALTY_TABLE_NAME to the stack's table name (output of `cdk deploy`), or use --local")
+        sys.exit(f"set {env.TABLE_NAME} to the stack's table name (output of `cdk deploy`), or use --local")
     import boto3
 
     from loyalty.wiring import Services

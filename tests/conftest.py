@@ -11,17 +11,15 @@ from typing import Any
 
 import pytest
 
+from loyalty.platform import environment as env  # noqa: E402
+
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
-    "LOYALTY_TABLE_NAME": "loyalty-main",
-    "EVENT_BUS_NAME": "loyalty-bus",
-    "DEFAULT_COUNTRY_CODE": "86",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "loyalty-tests",
-    "POWERTOOLS_METRICS_NAMESPACE": "LoyaltyTests",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
+    **env.function_environment(table_name="loyalty-main", event_bus_name="loyalty-bus", default_country_code="86",
+                               queue_urls={}, sends_to=()),
+    **env.powertools_environment(service_name="loyalty-tests", metrics_namespace="LoyaltyTests", tracing=False),
 }
 os.environ.update(TEST_ENV)
 for _name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
@@ -149,7 +147,7 @@ def services(aws, clock, publisher):
     import boto3
 
     from loyalty import wiring
-    table = boto3.resource("dynamodb").Table(TEST_ENV["LOYALTY_TABLE_NAME"])
+    table = boto3.resource("dynamodb").Table(TEST_ENV[env.TABLE_NAME])
     publisher.table = table
     svc = wiring.Services(table=table, publisher=publisher, clock=clock, sqs=boto3.client("sqs"),
                           feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"))
@@ -177,7 +175,7 @@ def log_output(capsys):
     The logger's handler keeps the stdout object it saw at import time (a capture pytest may have closed
     since), so for the test it writes to the current sys.stdout instead; the stream is swapped directly
     because setStream would flush the old one."""
-    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    service_logger = logging.getLogger(os.environ[env.SERVICE_NAME])
     handlers = [h for h in service_logger.handlers if isinstance(h, logging.StreamHandler)]
     assert handlers, "the Powertools logger has no stream handler to capture"
     previous = [h.stream for h in handlers]

@@ -12,6 +12,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 import events_relay
 from loyalty import wiring
+from loyalty.platform import environment as env
 from loyalty.adapters.outbox import outbox_item
 from loyalty.domain.events import DomainEvent
 from tests.conftest import TEST_ENV, LambdaContext
@@ -40,7 +41,7 @@ class RelayPublisher:
 def relay(aws):
     """The relay's services over moto with a recording publisher, installed for the handler."""
     publisher = RelayPublisher()
-    wiring.use(wiring.Services(table=boto3.resource("dynamodb").Table(TEST_ENV["LOYALTY_TABLE_NAME"]),
+    wiring.use(wiring.Services(table=boto3.resource("dynamodb").Table(TEST_ENV[env.TABLE_NAME]),
                                publisher=publisher))
     yield publisher
     wiring.use(None)
@@ -136,10 +137,10 @@ def test_relayed_events_reach_the_bus_with_their_id_in_the_detail(aws):
     sqs, events = boto3.client("sqs"), boto3.client("events")
     tap_url = sqs.create_queue(QueueName="relay-test-tap")["QueueUrl"]
     tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="relay-test", EventBusName=TEST_ENV["EVENT_BUS_NAME"],
+    events.put_rule(Name="relay-test", EventBusName=TEST_ENV[env.EVENT_BUS_NAME],
                     EventPattern=json.dumps({"source": [{"prefix": "loyalty"}]}))
-    events.put_targets(Rule="relay-test", EventBusName=TEST_ENV["EVENT_BUS_NAME"], Targets=[{"Id": "tap", "Arn": tap_arn}])
-    wiring.use(wiring.Services(table=boto3.resource("dynamodb").Table(TEST_ENV["LOYALTY_TABLE_NAME"])))
+    events.put_targets(Rule="relay-test", EventBusName=TEST_ENV[env.EVENT_BUS_NAME], Targets=[{"Id": "tap", "Arn": tap_arn}])
+    wiring.use(wiring.Services(table=boto3.resource("dynamodb").Table(TEST_ENV[env.TABLE_NAME])))
     try:
         event = domain_event()
         response = events_relay.handler(batch(stream_record(outbox_item(event))), LambdaContext())

@@ -9,6 +9,7 @@ from infra.resources import (
     API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, STREAM_CONSUMERS,
     TABLE,
 )
+from loyalty.platform import environment as env
 from loyalty.settings import CoreSettings, FeedbackIntakeSettings, required_environment
 
 
@@ -87,10 +88,11 @@ def test_environment_names_are_exactly_what_the_settings_read(synthesized):
     for spec in FUNCTIONS:
         names = set(functions[spec.name]["Environment"]["Variables"])
         assert core <= names, spec.name
-        queue_vars = {q.env_var for q in QUEUES if q.logical_id in spec.sends_to}
+        queue_vars = {env.QUEUE_URLS[q.logical_id] for q in QUEUES if q.logical_id in spec.sends_to}
         assert queue_vars <= names, spec.name
     feedback_only = required_environment(FeedbackIntakeSettings) - core
-    assert feedback_only == {q.env_var for q in QUEUES if q.env_var in feedback_only}
+    assert feedback_only == {env.FEEDBACK_QUEUE_URL}
+    assert set(env.QUEUE_URLS) == {q.logical_id for q in QUEUES}
 
 
 def test_each_function_gets_only_the_permissions_it_uses(synthesized):

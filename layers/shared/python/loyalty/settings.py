@@ -1,5 +1,6 @@
-"""Typed settings, read from the environment once, on first use. Names are the contract with infra/:
-CDK sets exactly these variables (tests/infra checks it). No resource name has a default."""
+"""Typed settings, read from the environment once, on first use. The names come from the one
+environment contract (loyalty.platform.environment); CDK sets exactly these variables (tests/infra
+checks it). No resource name has a default."""
 from __future__ import annotations
 
 import os
@@ -8,17 +9,19 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty.platform import environment as env
+
 
 class CoreSettings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    table_name: str = Field(alias="LOYALTY_TABLE_NAME", min_length=1)
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
-    default_country_code: str = Field(alias="DEFAULT_COUNTRY_CODE", pattern=r"^[1-9]\d{0,2}$")
+    table_name: str = Field(alias=env.TABLE_NAME, min_length=1)
+    event_bus_name: str = Field(alias=env.EVENT_BUS_NAME, min_length=1)
+    default_country_code: str = Field(alias=env.DEFAULT_COUNTRY_CODE, pattern=r"^[1-9]\d{0,2}$")
 
 
 class FeedbackIntakeSettings(CoreSettings):
-    feedback_queue_url: str = Field(alias="FEEDBACK_QUEUE_URL", min_length=1)
+    feedback_queue_url: str = Field(alias=env.FEEDBACK_QUEUE_URL, min_length=1)
 
 
 S = TypeVar("S", bound=BaseModel)

@@ -1,0 +1,41 @@
+"""The one environment contract between the stack (infra/), the local run (local/), the settings and
+the tests: every variable a function reads is named here and nowhere else.
+
+It lives in the shared package because the functions read it on Lambda; infra/resources.py re-exports it."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+TABLE_NAME = "LOYALTY_TABLE_NAME"
+EVENT_BUS_NAME = "EVENT_BUS_NAME"
+DEFAULT_COUNTRY_CODE = "DEFAULT_COUNTRY_CODE"
+FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
+
+# Powertools' own switches, set per function.
+SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+
+CORE = (TABLE_NAME, EVENT_BUS_NAME, DEFAULT_COUNTRY_CODE)
+"""What every function of the platform receives."""
+
+QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL}
+"""The variable carrying each queue's URL (by the queue's logical id in infra/resources.py)."""
+
+
+def function_environment(*, table_name: str, event_bus_name: str, default_country_code: str,
+                         queue_urls: Mapping[str, str], sends_to: Iterable[str]) -> dict[str, str]:
+    """The variables one function gets: the core ones, plus the URL of each queue it sends to."""
+    environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code}
+    for queue_id in sends_to:
+        environment[QUEUE_URLS[queue_id]] = queue_urls[queue_id]
+    return environment
+
+
+def powertools_environment(*, service_name: str, metrics_namespace: str, log_level: str = "INFO",
+                           tracing: bool = True) -> dict[str, str]:
+    environment = {SERVICE_NAME: service_name, METRICS_NAMESPACE: metrics_namespace, LOG_LEVEL: log_level}
+    if not tracing:
+        environment[TRACE_DISABLED] = "true"
+    return environment
