@@ -30,7 +30,7 @@ class DiscardingPublisher:
 
 
 def purchase(order_id: str, occurred_at: datetime, lines: int = 3):
-    from loyalty.domain.points import PurchaseRequest
+    from loyalty.points.earning import PurchaseRequest
 
     items = [{"sku": f"SKU-{i:04d}", "category": "grocery", "quantity": 2, "unit_price": "19.90",
               "amount": "39.80"} for i in range(lines)]
@@ -41,7 +41,7 @@ def purchase(order_id: str, occurred_at: datetime, lines: int = 3):
 
 
 def return_of(order_id: str, return_id: str, occurred_at: datetime):
-    from loyalty.domain.points import ReturnRequest
+    from loyalty.points.earning import ReturnRequest
 
     return ReturnRequest.model_validate({
         "return_id": return_id, "order_id": order_id, "store_id": "SH-JINGAN", "returning_store_id": "HZ-XIHU",
@@ -82,9 +82,9 @@ def main() -> None:
     try:
         os.environ.update(aws_environment(dynamodb.endpoint, "http://127.0.0.1:1"))
         create_table(boto3.client("dynamodb"))
-        from loyalty.adapters.clock import SystemClock
-        from loyalty.domain.clients import ClientIdentity
-        from loyalty.settings import CoreSettings
+        from loyalty.platform.clock import SystemClock
+        from loyalty.kernel.identity import ClientIdentity
+        from loyalty.platform.settings import CoreSettings
         from loyalty.wiring import Services
 
         table = boto3.resource("dynamodb").Table(TABLE.name)
@@ -96,11 +96,11 @@ def main() -> None:
             services.stores.put_store(store)
         pos = ClientIdentity.from_context(demo_context("pos-sh-jingan"))
         hz = ClientIdentity.from_context(demo_context("pos-hz-xihu"))
-        from loyalty.domain.members import EnrollmentRequest
+        from loyalty.members.domain import EnrollmentRequest
 
         member = services.member_service.enroll(EnrollmentRequest.model_validate({
             "phone": "13900000001", "store_id": "SH-JINGAN", "channel": "pos",
-            "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"}}}), pos, None).member
+            "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"}}}), pos, None).member.body()
         member_id = member["member_id"]
         points = services.points_service
         now = datetime.now(timezone.utc) - timedelta(minutes=5)

@@ -8,9 +8,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from boto3.dynamodb.types import TypeDeserializer
 
-from loyalty.adapters.outbox import OUTBOX_ENTITY, event_from_item
+from loyalty.platform.outbox import event_from_stream_record
 from loyalty.wiring import services
 
 logger = Logger()
@@ -18,17 +17,6 @@ tracer = Tracer()
 metrics = Metrics()
 # Report every failure in the response, even when all records fail: same retry effect, no noisy error.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-_deserializer = TypeDeserializer()  # numbers become Decimal, as the table stores them
-
-
-def outbox_image(record: dict) -> dict | None:
-    """The new outbox item a stream record carries, as plain Python values; None for anything else."""
-    if record.get("eventName") != "INSERT":
-        return None
-    image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if image.get("entity") != {"S": OUTBOX_ENTITY}:
-        return None
-    return {name: _deserializer.deserialize(value) for name, value in image.items()}
 
 
 @logger.inject_lambda_context
@@ -38,16 +26,15 @@ def handler(event, context):
     publisher = services().publisher
 
     def record_handler(record: DynamoDBRecord):
-        item = outbox_image(record.raw_event)
-        if item is None:
+        domain_event = event_from_stream_record(record.raw_event)
+        if domain_event is None:
             return
         try:
-            domain_event = event_from_item(item)
             publisher.publish([domain_event])
         except Exception as error:
             # Ids and types only: the detail stays out of the logs.
             logger.warning("outbox event not relayed", extra={
-                "event_id": item.get("event_id"), "detail_type": item.get("detail_type"),
+                "event_id": domain_event.event_id, "detail_type": domain_event.detail_type,
                 "sequence_number": record.dynamodb.sequence_number, "error_type": type(error).__name__})
             metrics.add_metric(name="OutboxEventFailed", unit=MetricUnit.Count, value=1)
             raise

@@ -2,23 +2,17 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
 
-from loyalty.api.http import api_handler, caller, json_response
-from loyalty.api.schemas import CONFLICT, ERRORS, json_content
-from loyalty.domain.feedback import FeedbackSubmission
+from loyalty.platform.http import api_handler, caller, json_response
+from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
+from loyalty.feedback.domain import FeedbackSubmission
+from loyalty.feedback.results import FeedbackAccepted
 from loyalty.wiring import services
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 router = Router()
-
-
-class FeedbackAccepted(BaseModel):
-    feedback_id: str
-    status: str = Field(description="Always `accepted`: the feedback is queued for classification and routing")
-    received_at: str
 
 
 @router.post(

@@ -18,4 +18,4 @@ def handler(event, context):
     metrics.add_metric(name="FeedbackFlaggedOverdue", unit=MetricUnit.Count, value=run.flagged)
     logger.info("overdue check", extra={"schedule_time": event.get("time"), "flagged": run.flagged,
                                         "notified": run.notified})
-    return {"flagged": run.flagged, "notified": run.notified}
+    return run.body()

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from loyalty.app.feedback import ProcessOutcome
-from loyalty.domain.errors import DomainError
-from loyalty.domain.feedback import FeedbackMessage, Urgency
+from loyalty.feedback.service import ProcessOutcome
+from loyalty.kernel.errors import DomainError
+from loyalty.feedback.domain import FeedbackMessage, Urgency
 from loyalty.wiring import services
 
 logger = Logger()

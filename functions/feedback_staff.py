@@ -7,16 +7,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
 
-from loyalty.api.http import api_handler, caller, json_response
-from loyalty.api.schemas import CONFLICT, ERRORS, ErrorBody, json_content
-from loyalty.domain.feedback import (
-    AcknowledgeRequest, AssignRequest, FeedbackCategory, FeedbackHistoryEntry, FeedbackQuery, FeedbackRecord,
-    FeedbackStatus, ResolveRequest, Urgency,
+from loyalty.platform.http import api_handler, caller, json_response
+from loyalty.platform.schemas import CONFLICT, ERRORS, ErrorBody, json_content
+from loyalty.feedback.domain import (
+    AcknowledgeRequest, AssignRequest, FeedbackCategory, FeedbackQuery, FeedbackStatus, ResolveRequest, Urgency,
 )
-from loyalty.domain.feedback_config import FeedbackConfig, FeedbackConfigUpdate
-from loyalty.domain.feedback_report import ReportQuery
+from loyalty.feedback.config import FeedbackConfigUpdate
+from loyalty.feedback.report import ReportQuery
+from loyalty.feedback.results import FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView
 from loyalty.wiring import services
 
 logger = Logger()
@@ -27,21 +26,6 @@ router = Router()
 FeedbackIdPath = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")]
 StoreIdQuery = Annotated[Optional[str], Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 NOT_FOUND = {404: json_content(ErrorBody, "No such feedback (or not one of the client's stores)")}
-
-
-# -- response shapes for the OpenAPI document ------------------------------------------------------
-class FeedbackDetail(FeedbackRecord):
-    history: list[FeedbackHistoryEntry]
-
-
-class FeedbackList(BaseModel):
-    items: list[FeedbackRecord]
-    next_cursor: Optional[str] = Field(default=None, description="Pass as `cursor` for the next page")
-
-
-class FeedbackConfigView(FeedbackConfig):
-    version: int = Field(description="Send it back with PUT; 0 while the built-in defaults apply")
-    source: str = Field(description="`default` or `stored`")
 
 
 @router.get(
@@ -87,7 +71,7 @@ def get_config():
 def put_config(update: FeedbackConfigUpdate):
     client = caller(router)
     stored = services().feedback_desk.put_config(update, client)
-    logger.info("feedback config changed", extra={"version": stored["version"], "client_id": client.client_id})
+    logger.info("feedback config changed", extra={"version": stored.version, "client_id": client.client_id})
     return json_response(200, stored)
 
 
@@ -110,7 +94,7 @@ _WORKFLOW = {**ERRORS, **NOT_FOUND,
     "/v1/feedback/<feedback_id>/acknowledge",
     summary="Acknowledge new feedback",
     tags=["feedback"],
-    responses={200: json_content(FeedbackRecord, "Acknowledged"), **_WORKFLOW},
+    responses={200: json_content(FeedbackView, "Acknowledged"), **_WORKFLOW},
 )
 def acknowledge(feedback_id: FeedbackIdPath, request: AcknowledgeRequest):
     return _changed("acknowledged", services().feedback_desk.acknowledge(feedback_id, request, caller(router)))
@@ -120,7 +104,7 @@ def acknowledge(feedback_id: FeedbackIdPath, request: AcknowledgeRequest):
     "/v1/feedback/<feedback_id>/assign",
     summary="Assign open feedback to a staff member",
     tags=["feedback"],
-    responses={200: json_content(FeedbackRecord, "Assigned"), **_WORKFLOW},
+    responses={200: json_content(FeedbackView, "Assigned"), **_WORKFLOW},
 )
 def assign(feedback_id: FeedbackIdPath, request: AssignRequest):
     return _changed("assigned", services().feedback_desk.assign(feedback_id, request, caller(router)))
@@ -130,18 +114,18 @@ def assign(feedback_id: FeedbackIdPath, request: AssignRequest):
     "/v1/feedback/<feedback_id>/resolve",
     summary="Resolve feedback with a note on what was done (final)",
     tags=["feedback"],
-    responses={200: json_content(FeedbackRecord, "Resolved"), **_WORKFLOW},
+    responses={200: json_content(FeedbackView, "Resolved"), **_WORKFLOW},
 )
 def resolve_feedback(feedback_id: FeedbackIdPath, request: ResolveRequest):
     item = services().feedback_desk.resolve(feedback_id, request, caller(router))
-    metrics.add_metric(name="FeedbackResolvedOnTime" if item["resolved_on_time"] else "FeedbackResolvedLate",
+    metrics.add_metric(name="FeedbackResolvedOnTime" if item.resolved_on_time else "FeedbackResolvedLate",
                        unit=MetricUnit.Count, value=1)
     return _changed("resolved", item)
 
 
-def _changed(action: str, item: dict):
-    logger.info("feedback " + action, extra={"feedback_id": item["feedback_id"], "store_id": item["store_id"],
-                                             "status": item["status"], "version": item["version"]})
+def _changed(action: str, item: FeedbackView):
+    logger.info("feedback " + action, extra={"feedback_id": item.feedback_id, "store_id": item.store_id,
+                                             "status": item.status.value, "version": item.version})
     return json_response(200, item)
 
 
@@ -150,7 +134,7 @@ def _changed(action: str, item: dict):
     summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store",
     description="`from` and `to` are calendar days (inclusive) in each store's time zone; at most 92 days.",
     tags=["reports"],
-    responses={**ERRORS},
+    responses={200: json_content(FeedbackReport, "The figures"), **ERRORS},
 )
 def feedback_report(
     from_date: Annotated[date, Query(alias="from")],

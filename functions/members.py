@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
-from loyalty.api.http import api_handler, caller, json_response
-from loyalty.api.schemas import CONFLICT, ERRORS, NOT_FOUND, MemberView, json_content
-from loyalty.domain.lookup import MemberLookup
-from loyalty.domain.members import EnrollmentRequest, MemberPatch
+from loyalty.platform.http import api_handler, caller, json_response
+from loyalty.members.domain import MemberView
+from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, json_content
+from loyalty.members.domain import MemberLookup
+from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
 from loyalty.wiring import services
 
 logger = Logger()
@@ -34,11 +35,11 @@ MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A
 )
 def enroll(request: EnrollmentRequest, idempotency_key: IdempotencyKey = None):
     outcome = services().member_service.enroll(request, caller(router), idempotency_key)
-    logger.info("enrollment", extra={"member_id": outcome.member["member_id"], "new_member": outcome.created})
+    logger.info("enrollment", extra={"member_id": outcome.member.member_id, "new_member": outcome.created})
     if outcome.created:
         metrics.add_metric(name="MembersEnrolled", unit=MetricUnit.Count, value=1)
     return json_response(201 if outcome.created else 200, outcome.member,
-                         headers={"Location": f"/v1/members/{outcome.member['member_id']}"})
+                         headers={"Location": f"/v1/members/{outcome.member.member_id}"})
 
 
 @router.post(
@@ -53,7 +54,7 @@ def lookup(request: MemberLookup):
     client = caller(router)
     member = service.find_by_phone(request.phone, client) if request.phone else \
         service.find_by_card(request.card_number, client)
-    logger.info("member lookup", extra={"member_id": member["member_id"], "by": "phone" if request.phone else "card"})
+    logger.info("member lookup", extra={"member_id": member.member_id, "by": "phone" if request.phone else "card"})
     return json_response(200, member)
 
 
@@ -84,10 +85,10 @@ def patch_member(member_id: MemberId, patch: MemberPatch):
     "/v1/members/<member_id>/consents",
     summary="A member's consent history, newest first",
     tags=["members"],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={200: json_content(ConsentHistory, "Consent records, newest first"), **ERRORS, **NOT_FOUND},
 )
 def consent_history(member_id: MemberId):
-    return json_response(200, {"items": services().member_service.consent_history(member_id, caller(router))})
+    return json_response(200, services().member_service.consent_history(member_id, caller(router)))
 
 
 app, handler = api_handler(router, logger, tracer, metrics)

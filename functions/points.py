@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from loyalty.api.http import api_handler, caller, json_response
-from loyalty.api.schemas import CONFLICT, ERRORS, NOT_FOUND, ErrorBody, json_content
-from loyalty.app.points import PointsOutcome
-from loyalty.domain.points import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.platform.http import api_handler, caller, json_response
+from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, ErrorBody, json_content
+from loyalty.points.earning import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.points.operation import Outcome
+from loyalty.points.results import ActivityResult, AdjustmentResult, LedgerPage, PointsView, PurchaseResult, ReturnResult
 from loyalty.wiring import services
 
 logger = Logger()
@@ -19,13 +20,17 @@ router = Router()
 
 MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A-Z]{26}$")]
 RULE_REFUSED = {422: json_content(ErrorBody, "A program rule refuses it (too late, over-return, cap reached...)")}
-WRITE_RESPONSES = {200: {"description": "Idempotent replay: the original result"}, **ERRORS, **NOT_FOUND,
-                   **CONFLICT, **RULE_REFUSED}
+WRITE_ERRORS = {**ERRORS, **NOT_FOUND, **CONFLICT, **RULE_REFUSED}
 
 
-def _answer(outcome: PointsOutcome, metric: str, log: str, member_id: str):
+def _written(result: type, created: str) -> dict:
+    return {201: json_content(result, created), 200: json_content(result, "Idempotent replay: the original result"),
+            **WRITE_ERRORS}
+
+
+def _answer(outcome: Outcome, metric: str, log: str, member_id: str):
     logger.info(log, extra={"member_id": member_id, "replay": not outcome.created,
-                            "points": outcome.result.get("points")})
+                            "points": outcome.result.points})
     if outcome.created:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return json_response(201 if outcome.created else 200, outcome.result)
@@ -38,7 +43,7 @@ def _answer(outcome: PointsOutcome, metric: str, log: str, member_id: str):
                 "order with another body gets 409 IDEMPOTENCY_KEY_REUSED. Offline purchases are accepted up to the "
                 "program's late_purchase_days after occurred_at.",
     tags=["points"],
-    responses={201: {"description": "Points earned, with the breakdown and the balance after"}, **WRITE_RESPONSES},
+    responses=_written(PurchaseResult, "Points earned, with the breakdown and the balance after"),
 )
 def post_purchase(member_id: MemberId, request: PurchaseRequest):
     outcome = services().points_service.earn_purchase(member_id, request, caller(router))
@@ -51,7 +56,7 @@ def post_purchase(member_id: MemberId, request: PurchaseRequest):
     description="Idempotent by returning store + return_id. Points come back from the purchase's pending points "
                 "first, then from available; what the balance cannot cover is recorded as debt.",
     tags=["points"],
-    responses={201: {"description": "Points clawed back"}, **WRITE_RESPONSES},
+    responses=_written(ReturnResult, "Points clawed back"),
 )
 def post_return(member_id: MemberId, request: ReturnRequest):
     outcome = services().points_service.record_return(member_id, request, caller(router))
@@ -62,7 +67,7 @@ def post_return(member_id: MemberId, request: ReturnRequest):
     "/v1/members/<member_id>/activities",
     summary="Earn points for an activity (check-in, review, event, survey...)",
     tags=["points"],
-    responses={201: {"description": "Points earned"}, **WRITE_RESPONSES},
+    responses=_written(ActivityResult, "Points earned"),
 )
 def post_activity(member_id: MemberId, request: ActivityRequest):
     outcome = services().points_service.earn_activity(
@@ -77,7 +82,7 @@ def post_activity(member_id: MemberId, request: ActivityRequest):
     description="Needs the points:adjust scope; recorded with the client that made it. A negative adjustment "
                 "cannot take available points below zero (409 INSUFFICIENT_POINTS).",
     tags=["points"],
-    responses={201: {"description": "Adjusted"}, **WRITE_RESPONSES},
+    responses=_written(AdjustmentResult, "Adjusted"),
 )
 def post_adjustment(member_id: MemberId, request: AdjustmentRequest):
     outcome = services().points_service.adjust(member_id, request, caller(router))
@@ -88,10 +93,10 @@ def post_adjustment(member_id: MemberId, request: AdjustmentRequest):
     "/v1/members/<member_id>/points",
     summary="A member's points: available, pending, debt, lifetime earned, expiring soon",
     tags=["points"],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={200: json_content(PointsView, "The member's points"), **ERRORS, **NOT_FOUND},
 )
 def get_points(member_id: MemberId):
-    return json_response(200, services().points_service.balance(member_id, caller(router)))
+    return json_response(200, services().points_queries.balance(member_id, caller(router)))
 
 
 @router.get(
@@ -99,14 +104,14 @@ def get_points(member_id: MemberId):
     summary="A member's points ledger, newest first",
     description="Pass next_cursor back as cursor for the next page.",
     tags=["points"],
-    responses={**ERRORS, **NOT_FOUND},
+    responses={200: json_content(LedgerPage, "A page of ledger entries"), **ERRORS, **NOT_FOUND},
 )
 def get_ledger(
     member_id: MemberId,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[Optional[str], Query(min_length=1, max_length=1024)] = None,
 ):
-    page = services().points_service.ledger(member_id, caller(router), limit=limit, cursor=cursor)
+    page = services().points_queries.ledger(member_id, caller(router), limit=limit, cursor=cursor)
     return json_response(200, page)
 
 

@@ -16,8 +16,8 @@ SAFETY_MARGIN_MS = 15_000  # stop taking new lots while there is still time to f
 @metrics.log_metrics
 def handler(event, context):
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    run = services().points_service.activate_due(
+    run = services().points_activation.activate_due(
         should_continue=(lambda: remaining() > SAFETY_MARGIN_MS) if remaining else (lambda: True))
     metrics.add_metric(name="PointsLotsActivated", unit=MetricUnit.Count, value=run.activated)
-    logger.info("activation run", extra={"schedule_time": event.get("time"), **run.view()})
-    return run.view()
+    logger.info("activation run", extra={"schedule_time": event.get("time"), **run.body()})
+    return run.body()

@@ -2,9 +2,9 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from loyalty.api.http import api_handler, caller, json_response
-from loyalty.api.schemas import CONFLICT, ERRORS, json_content
-from loyalty.domain.program import ProgramRules, ProgramRulesInput
+from loyalty.platform.http import api_handler, caller, json_response
+from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
+from loyalty.points.program import ProgramRules, ProgramRulesInput
 from loyalty.wiring import services
 
 logger = Logger()
@@ -21,7 +21,7 @@ router = Router()
     responses={200: json_content(ProgramRules, "The rules in force"), **ERRORS},
 )
 def get_rules():
-    return json_response(200, services().points_service.rules(caller(router)))
+    return json_response(200, services().program_admin.rules(caller(router)))
 
 
 @router.put(
@@ -34,8 +34,8 @@ def get_rules():
 )
 def put_rules(rules: ProgramRulesInput):
     client = caller(router)
-    stored = services().points_service.replace_rules(rules, client)
-    logger.info("program rules replaced", extra={"version": stored["version"], "client_id": client.client_id})
+    stored = services().program_admin.replace_rules(rules, client)
+    logger.info("program rules replaced", extra={"version": stored.version, "client_id": client.client_id})
     return json_response(200, stored)
 
 

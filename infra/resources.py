@@ -213,7 +213,7 @@ STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
     StreamConsumerSpec(
         logical_id="EventsRelayStream",
         function="events_relay",
-        entity="outbox",  # loyalty.adapters.outbox.OUTBOX_ENTITY
+        entity="outbox",  # loyalty.platform.outbox.OUTBOX_ENTITY
         batch_size=50,
         max_retries=10,
         dlq_name="loyalty-events-relay-dlq",

@@ -3,8 +3,8 @@
 These keys exist only in the local run (and tests); a deployed stack never seeds them."""
 from __future__ import annotations
 
-from loyalty.domain.clients import ALL_STORES, DEFAULT_SCOPES, ClientKind
-from loyalty.domain.members import Store
+from loyalty.kernel.identity import ALL_STORES, DEFAULT_SCOPES, ClientKind
+from loyalty.kernel.stores import Store
 
 DEMO_STORES = [
     Store(store_id="SH-JINGAN", name="静安嘉里店", city="上海", timezone="Asia/Shanghai"),

@@ -58,7 +58,7 @@ class LocalPlatform:
             **aws_environment(self._services[0].endpoint, self._services[1].endpoint),
             **env.function_environment(table_name=TABLE.name, event_bus_name=EVENT_BUS_NAME,
                                        default_country_code=self.country_code, queue_urls=queue_urls,
-                                       sends_to=queue_urls),
+                                       sends_to=[q.logical_id for q in QUEUES]),
             **env.powertools_environment(service_name="loyalty-local", metrics_namespace=METRICS_NAMESPACE,
                                          log_level=os.environ.get(env.LOG_LEVEL, "INFO"), tracing=False),
         }

@@ -17,9 +17,9 @@ import json
 import os
 import sys
 
-from loyalty.domain.clients import ClientKind, Scope
+from loyalty.kernel.identity import ClientKind, Scope
 from loyalty.platform import environment as env
-from loyalty.domain.members import Store
+from loyalty.kernel.stores import Store
 
 
 def _services(local: bool):

@@ -46,8 +46,8 @@ class RecordingPublisher:
             return []
         from boto3.dynamodb.conditions import Attr
 
-        from loyalty.adapters.dynamo import plain
-        from loyalty.adapters.outbox import OUTBOX_ENTITY, event_from_item
+        from loyalty.platform.dynamo import plain
+        from loyalty.platform.outbox import OUTBOX_ENTITY, event_from_item
 
         items, start = [], None
         while True:
@@ -141,15 +141,40 @@ def publisher():
     return RecordingPublisher()
 
 
+class ChosenIds:
+    """The id generator with the member id and card number a test chooses; the rest stay random."""
+
+    def __init__(self):
+        from loyalty.kernel.ids import RandomIds
+
+        self._random = RandomIds()
+        self.member_id: str | None = None
+        self.card_number: str | None = None
+
+    def new_id(self, prefix: str) -> str:
+        return self.member_id if prefix == "mbr" and self.member_id else self._random.new_id(prefix)
+
+    def new_card_number(self) -> str:
+        return self.card_number or self._random.new_card_number()
+
+    def new_referral_code(self) -> str:
+        return self._random.new_referral_code()
+
+
 @pytest.fixture
-def services(aws, clock, publisher):
+def chosen_ids():
+    return ChosenIds()
+
+
+@pytest.fixture
+def services(aws, clock, publisher, chosen_ids):
     """Services over moto's table with an in-memory publisher and a fixed clock, installed for handlers."""
     import boto3
 
     from loyalty import wiring
     table = boto3.resource("dynamodb").Table(TEST_ENV[env.TABLE_NAME])
     publisher.table = table
-    svc = wiring.Services(table=table, publisher=publisher, clock=clock, sqs=boto3.client("sqs"),
+    svc = wiring.Services(table=table, publisher=publisher, clock=clock, ids=chosen_ids, sqs=boto3.client("sqs"),
                           feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"))
     for store in DEMO_STORES:
         svc.stores.put_store(store)

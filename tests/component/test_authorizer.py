@@ -6,7 +6,8 @@ import copy
 import pytest
 
 import authorizer
-from loyalty.domain.clients import DEFAULT_SCOPES, ClientKind, Scope, hash_secret
+from loyalty.clients.domain import hash_secret
+from loyalty.kernel.identity import DEFAULT_SCOPES, ClientKind, Scope
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/POST/v1/members"
 
@@ -155,7 +156,7 @@ def test_revoking_one_key_leaves_the_clients_other_keys(services, ctx, pos_key):
 
 @pytest.mark.parametrize("kind", [ClientKind.POS, ClientKind.WEBSHOP, ClientKind.APP])
 def test_only_backoffice_may_act_for_every_store(services, kind):
-    from loyalty.domain.errors import InvalidInput
+    from loyalty.kernel.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as err:
         services.api_key_service.create("client", kind, ["*"])
@@ -166,7 +167,7 @@ def test_only_backoffice_may_act_for_every_store(services, kind):
 
 
 def test_a_client_acts_for_at_least_one_store(services):
-    from loyalty.domain.errors import InvalidInput
+    from loyalty.kernel.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         services.api_key_service.create("client", ClientKind.POS, [])
@@ -217,7 +218,7 @@ def test_listing_shows_keys_without_secrets(services, clock):
 
 @pytest.mark.parametrize("key_id", ["till_1", "", "x" * 33, "till 1"])
 def test_key_ids_that_could_not_be_parsed_back_are_refused(services, key_id):
-    from loyalty.domain.errors import InvalidInput
+    from loyalty.kernel.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as err:
         services.api_key_service.create("pos-sh-jingan", ClientKind.POS, ["SH-JINGAN"], key_id=key_id, secret="s3cret")

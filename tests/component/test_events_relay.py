@@ -13,8 +13,8 @@ from boto3.dynamodb.types import TypeSerializer
 import events_relay
 from loyalty import wiring
 from loyalty.platform import environment as env
-from loyalty.adapters.outbox import outbox_item
-from loyalty.domain.events import DomainEvent
+from loyalty.platform.outbox import RelayedEvent, outbox_item
+from loyalty.kernel.ids import new_id
 from tests.conftest import TEST_ENV, LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events/events_relay"
@@ -47,8 +47,8 @@ def relay(aws):
     wiring.use(None)
 
 
-def domain_event(detail_type: str = "MemberEnrolled.v1", source: str = "loyalty.members", **detail) -> DomainEvent:
-    return DomainEvent(detail_type=detail_type, source=source, occurred_at=AT,
+def domain_event(detail_type: str = "MemberEnrolled.v1", source: str = "loyalty.members", **detail) -> RelayedEvent:
+    return RelayedEvent(event_id=new_id("evt"), detail_type=detail_type, source=source, occurred_at=AT,
                        detail=detail or {"member_id": "mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", "store_id": "SH-JINGAN"})
 
 

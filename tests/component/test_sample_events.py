@@ -38,13 +38,12 @@ def test_every_sample_event_has_an_expectation():
 
 
 @pytest.fixture
-def sample_member(services, ctx, clock, monkeypatch):
+def sample_member(services, ctx, clock, chosen_ids):
     """Enroll the member of enroll.json with the id and card the other sample events name."""
-    monkeypatch.setattr("loyalty.app.members.new_id", lambda prefix: SAMPLE_MEMBER_ID)
-    monkeypatch.setattr("loyalty.app.members.new_card_number", lambda: SAMPLE_CARD)
+    chosen_ids.member_id, chosen_ids.card_number = SAMPLE_MEMBER_ID, SAMPLE_CARD
     response = members.handler(load("members/enroll.json"), ctx)
     assert response["statusCode"] == 201, response
-    monkeypatch.undo()
+    chosen_ids.member_id = chosen_ids.card_number = None
     clock.advance(minutes=10)  # later requests happen after the enrollment
     return response_json(response)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from loyalty.adapters.dynamo import Transaction, TransactionRejected
-from loyalty.domain.errors import ConcurrentUpdate
+from loyalty.platform.dynamo import Transaction, TransactionRejected
+from loyalty.kernel.errors import ConcurrentUpdate
 
 
 class ScriptedClient:

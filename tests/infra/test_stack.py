@@ -10,17 +10,17 @@ from infra.resources import (
     TABLE,
 )
 from loyalty.platform import environment as env
-from loyalty.settings import CoreSettings, FeedbackIntakeSettings, required_environment
+from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, required_environment
 
 
 def _functions(template) -> dict[str, dict]:
-    """Lambda functions keyed by their POWERTOOLS_SERVICE_NAME (the spec's function name)."""
+    """Lambda functions keyed by their Powertools service name (the spec's function name)."""
     found = template.find_resources("AWS::Lambda::Function")
     by_name = {}
     for resource in found.values():
-        env = resource["Properties"].get("Environment", {}).get("Variables", {})
-        if "POWERTOOLS_SERVICE_NAME" in env:
-            by_name[env["POWERTOOLS_SERVICE_NAME"]] = resource["Properties"]
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        if env.SERVICE_NAME in variables:
+            by_name[variables[env.SERVICE_NAME]] = resource["Properties"]
     return by_name
 
 
@@ -76,7 +76,7 @@ def test_every_function_shares_the_one_construct_settings(synthesized):
         assert props["TracingConfig"] == {"Mode": "Active"}, name
         assert props["LoggingConfig"]["LogFormat"] == "JSON", name
         assert len(props["Layers"]) == 2, name
-        assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Loyalty"
+        assert props["Environment"]["Variables"][env.METRICS_NAMESPACE] == "Loyalty"
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"].get("RetentionInDays"), "every log group has a retention"
 
@@ -173,7 +173,7 @@ def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
     [mapping] = mappings
     relay_id = next(k for k, v in template.find_resources("AWS::Lambda::Function").items()
                     if v["Properties"].get("Environment", {}).get("Variables", {})
-                    .get("POWERTOOLS_SERVICE_NAME") == consumer.function)
+                    .get(env.SERVICE_NAME) == consumer.function)
     assert mapping["FunctionName"] == {"Ref": relay_id}
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
     assert mapping["BatchSize"] == consumer.batch_size

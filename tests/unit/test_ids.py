@@ -5,10 +5,8 @@ import re
 
 import pytest
 
-from loyalty.domain import ids
-from loyalty.domain.ids import (
-    is_valid_card_number, luhn_check_digit, new_card_number, new_id, new_referral_code,
-)
+from loyalty.kernel import ids
+from loyalty.kernel.ids import is_valid_card_number, luhn_check_digit, new_card_number, new_id, new_referral_code
 
 MEMBER_ID = re.compile(r"^mbr_[0-9A-Z]{26}$")  # the path pattern functions/members.py accepts
 

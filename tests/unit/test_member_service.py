@@ -6,14 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from loyalty.app.members import MemberService
-from loyalty.domain.clients import DEFAULT_SCOPES, ClientIdentity, ClientKind, Scope
-from loyalty.domain.errors import (
-    ConcurrentUpdate, EmailAlreadyEnrolled, IdempotencyKeyReused, InvalidInput, MemberNotFound, MissingScope,
-    PhoneAlreadyEnrolled, StoreNotAllowed, StoreNotFound,
+from loyalty.members.service import MemberService
+from loyalty.kernel.identity import DEFAULT_SCOPES, ClientIdentity, ClientKind, Scope
+from loyalty.kernel.errors import (
+    ConcurrentUpdate, IdempotencyKeyReused, InvalidInput, MemberNotFound, MissingScope, StoreNotAllowed, StoreNotFound,
 )
-from loyalty.domain.idempotency import IdempotencyClaim, replay_or_conflict
-from loyalty.domain.members import ConsentRecord, EnrollmentRequest, Member, MemberPatch, Store
+from loyalty.members.errors import EmailAlreadyEnrolled, PhoneAlreadyEnrolled
+from loyalty.kernel.idempotency import IdempotencyClaim, replay_or_conflict
+from loyalty.kernel.stores import Store
+from loyalty.members.domain import ConsentRecord, EnrollmentRequest, Member, MemberPatch
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 
@@ -156,7 +157,7 @@ def request(**overrides) -> EnrollmentRequest:
 def test_enroll_creates_member_and_publishes_ids_only(service, repo, publisher):
     outcome = service.enroll(request(), POS_SH, None)
     assert outcome.created
-    view = outcome.member
+    view = outcome.member.body()
     assert view["phone"] == "+8613812345678"
     assert view["enrolled_store_id"] == "SH-JINGAN"
     assert view["card_barcode"] == view["card_number"]
@@ -256,11 +257,11 @@ def test_bad_phone_is_refused_before_anything_is_written(service, repo):
 
 
 def test_referral_code_links_referred_by(service, repo, publisher):
-    referrer = service.enroll(request(), POS_SH, None).member
+    referrer = service.enroll(request(), POS_SH, None).member.body()
     referred = service.enroll(
         request(phone="13900001111", email=None, channel="referral", referral_code=referrer["referral_code"].lower()),
         POS_SH, None,
-    ).member
+    ).member.body()
     assert referred["referred_by"] == referrer["member_id"]
     assert repo.members[referred["member_id"]].referred_by == referrer["member_id"]
     assert publisher.events[-1].detail["referred_by"] == referrer["member_id"]
@@ -276,8 +277,8 @@ def test_unknown_referral_code_is_refused(service, repo):
 # -- lookup -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("typed", ["13812345678", "138 1234 5678", "+86 138-1234-5678", "0086 13812345678"])
 def test_find_by_phone_in_any_format_from_another_store(service, typed):
-    enrolled = service.enroll(request(), POS_SH, None).member
-    assert service.find_by_phone(typed, POS_HZ)["member_id"] == enrolled["member_id"]
+    enrolled = service.enroll(request(), POS_SH, None).member.body()
+    assert service.find_by_phone(typed, POS_HZ).body()["member_id"] == enrolled["member_id"]
 
 
 def test_find_by_unknown_phone(service):
@@ -287,15 +288,15 @@ def test_find_by_unknown_phone(service):
 
 
 def test_find_by_card_accepts_spaces(service):
-    enrolled = service.enroll(request(), POS_SH, None).member
+    enrolled = service.enroll(request(), POS_SH, None).member.body()
     card = enrolled["card_number"]
     spaced = " ".join(card[i:i + 4] for i in range(0, 16, 4))
-    assert service.find_by_card(card, POS_HZ)["member_id"] == enrolled["member_id"]
-    assert service.find_by_card(spaced, POS_HZ)["member_id"] == enrolled["member_id"]
+    assert service.find_by_card(card, POS_HZ).body()["member_id"] == enrolled["member_id"]
+    assert service.find_by_card(spaced, POS_HZ).body()["member_id"] == enrolled["member_id"]
 
 
 def test_find_by_card_with_a_typo_is_invalid_not_missing(service):
-    card = service.enroll(request(), POS_SH, None).member["card_number"]
+    card = service.enroll(request(), POS_SH, None).member.body()["card_number"]
     typo = card[:5] + str((int(card[5]) + 1) % 10) + card[6:]
     with pytest.raises(InvalidInput) as err:
         service.find_by_card(typo, POS_SH)
@@ -309,7 +310,7 @@ def test_find_by_unknown_valid_card(service):
 
 
 def test_reads_need_members_read_scope(service):
-    member_id = service.enroll(request(), POS_SH, None).member["member_id"]
+    member_id = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     writer_only = client("importer", ClientKind.BACKOFFICE, {"*"}, scopes=[Scope.MEMBERS_WRITE])
     for read in (lambda: service.get(member_id, writer_only),
                  lambda: service.find_by_phone("13812345678", writer_only),
@@ -325,11 +326,11 @@ def test_get_unknown_member(service):
 
 # -- update -----------------------------------------------------------------------------------------
 def test_update_publishes_changed_field_names_only(service, repo, publisher, clock):
-    member_id = service.enroll(request(), POS_SH, None).member["member_id"]
+    member_id = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     clock.current = NOW + timedelta(days=2)
     patch = MemberPatch.model_validate({"name": "Wang Fang", "email": "wang.fang@example.com",
                                         "address": {"city": "Shanghai"}})
-    view = service.update(member_id, patch, POS_HZ)
+    view = service.update(member_id, patch, POS_HZ).body()
     assert view["name"] == "Wang Fang"
     assert view["updated_at"].startswith("2026-11-20")
     assert repo.members[member_id].version == 2
@@ -344,27 +345,27 @@ def test_update_publishes_changed_field_names_only(service, repo, publisher, clo
 
 
 def test_update_of_consents_keeps_history(service, publisher, clock):
-    member_id = service.enroll(request(), POS_SH, None).member["member_id"]
+    member_id = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     clock.current = NOW + timedelta(hours=1)
     patch = MemberPatch.model_validate({"consents": {"marketing": {"granted": False, "policy_version": "2026-02"}}})
-    view = service.update(member_id, patch, POS_SH)
+    view = service.update(member_id, patch, POS_SH).body()
     assert view["consents"]["marketing"]["granted"] is False
     assert publisher.events[-1].detail["changed_fields"] == ["consents"]
     assert publisher.events[-1].detail["consents"] == {"marketing": False}
-    history = service.consent_history(member_id, POS_SH)
+    history = service.consent_history(member_id, POS_SH).body()["items"]
     marketing = [(c["granted"], c["policy_version"]) for c in history if c["kind"] == "marketing"]
     assert marketing == [(False, "2026-02"), (True, "2026-01")]
 
 
 def test_update_without_changes_writes_and_publishes_nothing(service, repo, publisher):
-    member_id = service.enroll(request(), POS_SH, None).member["member_id"]
+    member_id = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     service.update(member_id, MemberPatch.model_validate({"name": "Li Wei"}), POS_SH)
     assert repo.members[member_id].version == 1
     assert [e.detail_type for e in publisher.events] == ["MemberEnrolled.v1"]
 
 
 def test_update_to_another_members_email_is_refused(service, repo):
-    first = service.enroll(request(), POS_SH, None).member["member_id"]
+    first = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     service.enroll(request(phone="13900001111", email="other@example.com"), POS_SH, None)
     with pytest.raises(EmailAlreadyEnrolled):
         service.update(first, MemberPatch.model_validate({"email": "other@example.com"}), POS_SH)
@@ -373,7 +374,7 @@ def test_update_to_another_members_email_is_refused(service, repo):
 
 
 def test_update_needs_members_write_scope(service):
-    member_id = service.enroll(request(), POS_SH, None).member["member_id"]
+    member_id = service.enroll(request(), POS_SH, None).member.body()["member_id"]
     reader = client("reports", ClientKind.BACKOFFICE, {"*"}, scopes=[Scope.MEMBERS_READ])
     with pytest.raises(MissingScope):
         service.update(member_id, MemberPatch.model_validate({"name": "X"}), reader)

@@ -6,12 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from loyalty.domain.clients import (
-    ALL_STORES, DEFAULT_SCOPES, ApiKeyRecord, ClientIdentity, ClientKind, Scope, hash_secret, new_api_key,
-    parse_api_key, secret_matches,
-)
-from loyalty.domain.errors import MissingScope, StoreNotAllowed
-from loyalty.domain.members import (
+from loyalty.clients.domain import ApiKeyRecord, hash_secret, new_api_key, parse_api_key, secret_matches
+from loyalty.kernel.identity import ALL_STORES, DEFAULT_SCOPES, ClientIdentity, ClientKind, Scope
+from loyalty.kernel.errors import MissingScope, StoreNotAllowed
+from loyalty.members.domain import (
     Address, Channel, ConsentKind, ConsentRecord, EnrollmentRequest, Gender, Member, MemberPatch,
 )
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from loyalty.adapters.outbox import OUTBOX_ENTITY, event_from_item, outbox_item, outbox_puts
-from loyalty.domain.events import DomainEvent
-from loyalty.domain.ids import new_id
+from loyalty.kernel.ids import new_id
+from loyalty.platform.outbox import OUTBOX_ENTITY, RelayedEvent, event_from_item, outbox_item, outbox_puts
+from loyalty.points.events import PointsEarned
 
 
-def event(**detail) -> DomainEvent:
-    return DomainEvent(detail_type="PointsEarned.v1", source="loyalty.points",
-                       occurred_at=datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc),
-                       detail={"member_id": "mbr_X", "points": 128, **detail})
+def event(**detail) -> RelayedEvent:
+    return RelayedEvent(event_id=new_id("evt"), detail_type="PointsEarned.v1", source="loyalty.points",
+                        occurred_at=datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc),
+                        detail={"member_id": "mbr_X", "points": 128, **detail})
 
 
 def test_an_outbox_item_gives_back_the_very_same_event():
@@ -20,6 +20,15 @@ def test_an_outbox_item_gives_back_the_very_same_event():
     assert item["entity"] == OUTBOX_ENTITY
     assert item["PK"] == f"OUTBOX#{original.event_id}"
     assert event_from_item(item) == original
+
+
+def test_a_typed_event_reaches_the_relay_with_its_name_source_and_detail():
+    typed = PointsEarned.of(datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc), "mbr_X", "purchase", "SH-0001",
+                            "SH-JINGAN", 128, pending=False, debt_repaid=0)
+    relayed = event_from_item(outbox_item(typed))
+    assert (relayed.event_id, relayed.source, relayed.detail_type) == (typed.event_id, "loyalty.points",
+                                                                       "PointsEarned.v1")
+    assert relayed.envelope() == typed.envelope()
 
 
 def test_outbox_items_expire_a_day_after_the_event():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty.domain.errors import InvalidInput
-from loyalty.domain.phone import mask_phone, normalize_phone
+from loyalty.kernel.errors import InvalidInput
+from loyalty.members.phone import mask_phone, normalize_phone
 
 
 @pytest.mark.parametrize("raw", [

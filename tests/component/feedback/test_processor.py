@@ -144,8 +144,8 @@ def test_feedback_without_a_member_is_stored_and_nobody_is_rewarded(services, re
 
 
 def test_an_edited_keyword_dictionary_applies_to_the_next_batch(services, rewarder):
-    from loyalty.domain.clients import ClientIdentity
-    from loyalty.domain.feedback_config import DEFAULT_FEEDBACK_CONFIG, FeedbackConfigUpdate
+    from loyalty.kernel.identity import ClientIdentity
+    from loyalty.feedback.config import DEFAULT_FEEDBACK_CONFIG, FeedbackConfigUpdate
     from tests.conftest import BACKOFFICE
 
     before = message(text="自提柜打不开")

@@ -1,8 +1,8 @@
 """The real rewarder: feedback points go through the points ledger, once per feedback, capped per month."""
 from __future__ import annotations
 
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.members import EnrollmentRequest
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.members.domain import EnrollmentRequest
 from tests.component.feedback.conftest import failed_ids, message, process
 from tests.conftest import BACKOFFICE, POS_SH
 
@@ -10,11 +10,11 @@ from tests.conftest import BACKOFFICE, POS_SH
 def enroll(services) -> str:
     request = EnrollmentRequest(phone="13911112222", store_id="SH-JINGAN", channel="pos",
                                 consents={"data_processing": {"granted": True, "policy_version": "2026-01"}})
-    return services.member_service.enroll(request, ClientIdentity.from_context(POS_SH), None).member["member_id"]
+    return services.member_service.enroll(request, ClientIdentity.from_context(POS_SH), None).member.body()["member_id"]
 
 
 def balance(services, member_id: str) -> dict:
-    return services.points_service.balance(member_id, ClientIdentity.from_context(BACKOFFICE))
+    return services.points_queries.balance(member_id, ClientIdentity.from_context(BACKOFFICE)).body()
 
 
 def test_feedback_earns_points_once_each_up_to_the_monthly_cap(services, publisher):

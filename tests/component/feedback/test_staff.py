@@ -85,8 +85,8 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(services, rewarder):
 
 
 def test_a_concurrent_change_between_read_and_write_is_caught_by_the_condition(services, rewarder):
-    from loyalty.domain.errors import ConcurrentUpdate
-    from loyalty.domain.feedback import FeedbackAction
+    from loyalty.kernel.errors import ConcurrentUpdate
+    from loyalty.feedback.domain import FeedbackAction
 
     (fid,) = received(message(rating=3))
     repo = services.feedback_repository
@@ -230,7 +230,7 @@ def test_a_cursor_whose_start_key_is_not_an_item_of_the_partition_read_is_a_400(
     import base64
     import json
 
-    from loyalty.domain.feedback import FeedbackQuery
+    from loyalty.feedback.domain import FeedbackQuery
 
     _, page = staff("GET", "/v1/feedback", query={"store_id": "SH-JINGAN", "limit": "1"})
     issued = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)))

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.members import EnrollmentRequest
-from loyalty.domain.program import ProgramRulesInput
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.members.domain import EnrollmentRequest
+from loyalty.points.program import ProgramRulesInput
 from tests.conftest import BACKOFFICE, POS_SH, api_event, response_json
 
 _phones = itertools.count(13800000000)
@@ -23,7 +23,7 @@ def enroll(services, *, store_id: str = "SH-JINGAN", referral_code: str | None =
         consents={"data_processing": {"granted": True, "policy_version": "2026-01"}},
     )
     outcome = services.member_service.enroll(request, ClientIdentity.from_context(client), None)
-    return outcome.member["member_id"]
+    return outcome.member.body()["member_id"]
 
 
 def line(sku: str = "SKU-1", category: str = "apparel", quantity: int = 1, unit_price: str = "100.00",
@@ -47,8 +47,8 @@ def set_rules(services, **changes) -> dict:
     """Replace the program rules with the current ones plus `changes`, as the back office would."""
     current = services.program_rules.current()
     data = {**current.model_dump(), **changes, "version": current.version}
-    return services.points_service.replace_rules(ProgramRulesInput.model_validate(data),
-                                                 ClientIdentity.from_context(BACKOFFICE))
+    return services.program_admin.replace_rules(ProgramRulesInput.model_validate(data),
+                                                 ClientIdentity.from_context(BACKOFFICE)).view()
 
 
 def call(handler_module, ctx, method: str, resource: str, *, member_id: str | None = None, body=None,

@@ -8,7 +8,7 @@ import pytest
 
 import points
 import points_activation
-from loyalty.adapters.points_repo import ACTIVATION_SHARDS
+from loyalty.points.dynamo import ACTIVATION_SHARDS
 from tests.component.points.conftest import ago, call, line, purchase_body, set_rules
 from tests.conftest import BACKOFFICE
 
@@ -56,7 +56,7 @@ def test_points_wait_out_the_return_window_then_the_job_makes_them_available(ser
 def test_activating_the_same_lot_twice_changes_nothing(services, member, ctx, clock):
     buy(ctx, member, "O-2", line(), occurred_at=ago(clock, hours=1))
     clock.advance(days=8)
-    service = services.points_service
+    service = services.points_activation
     assert service.activate_lot(member, "P#SH-JINGAN#O-2") is True
     assert service.activate_lot(member, "P#SH-JINGAN#O-2") is False
     assert balance(ctx, member)["available"] == 100
@@ -119,6 +119,6 @@ def test_the_job_catches_up_on_days_it_missed(services, ctx, clock):
 def test_the_job_stops_taking_lots_when_time_runs_out(services, member, ctx, clock):
     buy(ctx, member, "O-7", line(), occurred_at=ago(clock, hours=1))
     clock.advance(days=8)
-    run = services.points_service.activate_due(should_continue=lambda: False)
+    run = services.points_activation.activate_due(should_continue=lambda: False)
     assert (run.activated, run.complete) == (0, False)
-    assert services.points_service.activate_due().activated == 1
+    assert services.points_activation.activate_due().activated == 1

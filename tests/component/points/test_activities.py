@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import points
-from loyalty.domain.errors import ActivityCapReached, MemberNotFound
+from loyalty.kernel.errors import MemberNotFound
+from loyalty.points.errors import ActivityCapReached
 from tests.component.points.conftest import call, set_rules
 from tests.conftest import POS_HZ, POS_SH
 
@@ -62,8 +63,8 @@ def test_feedback_is_capped_per_month_in_process(services, member, clock):
     # 31 Oct 17:00 UTC is 1 Nov in Shanghai (same month, refused); 31 Oct 15:00 UTC is still October
     with pytest.raises(ActivityCapReached):
         earn("fbk_4", datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc))
-    assert earn("fbk_5", datetime(2026, 10, 31, 15, 0, tzinfo=timezone.utc)).result["local_date"] == "2026-10-31"
-    assert service.balance(member, _pos())["available"] == 30
+    assert earn("fbk_5", datetime(2026, 10, 31, 15, 0, tzinfo=timezone.utc)).result.body()["local_date"] == "2026-10-31"
+    assert services.points_queries.balance(member, _pos()).available == 30
 
 
 def test_daily_and_monthly_caps_both_hold(services, member, ctx, clock):
@@ -97,7 +98,7 @@ def test_an_activity_for_an_unknown_member_is_a_404(services, clock):
 
 
 def _pos():
-    from loyalty.domain.clients import ClientIdentity
+    from loyalty.kernel.identity import ClientIdentity
 
     return ClientIdentity.from_context(POS_SH)
 
@@ -107,7 +108,7 @@ def test_cap_counters_outlive_the_longest_late_posting_window_the_rules_allow(se
     expired by today's (shorter) setting."""
     from datetime import date
 
-    from loyalty.domain.program import MAX_LATE_POSTING_DAYS
+    from loyalty.points.program import MAX_LATE_POSTING_DAYS
 
     assert activity(ctx, member, "REV-1", "review", clock.now())[0] == 201
     day = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#DAY#2026-11-18"})["Item"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import points
-from loyalty.domain.clients import ClientIdentity
+from loyalty.kernel.identity import ClientIdentity
 from tests.component.points.conftest import ago, call, enroll, line, purchase_body
 from tests.conftest import BACKOFFICE, POS_SH
 
@@ -81,7 +81,7 @@ def test_reading_points_is_one_get_item_whatever_the_history(services, member, c
     calls = []
     services.table.meta.client.meta.events.register("before-call.dynamodb.*",
                                                     lambda model, **_: calls.append(model.name))
-    assert services.points_service.balance(member, ClientIdentity.from_context(POS_SH))["available"] == 50
+    assert services.points_queries.balance(member, ClientIdentity.from_context(POS_SH)).body()["available"] == 50
     assert calls == ["GetItem"]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 import points
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.members import EnrollmentRequest
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.members.domain import EnrollmentRequest
 from tests.component.points.conftest import ago, call, enroll, line, purchase_body, set_rules
 from tests.conftest import POS_SH
 
@@ -13,7 +13,7 @@ POS = ClientIdentity.from_context(POS_SH)
 
 
 def available(services, member_id) -> int:
-    return services.points_service.balance(member_id, POS)["available"]
+    return services.points_queries.balance(member_id, POS).body()["available"]
 
 
 def buy(ctx, member_id, order_id, clock) -> tuple[int, dict]:
@@ -25,7 +25,7 @@ def test_enrollment_credits_the_configured_welcome_bonus(services, clock, publis
     set_rules(services, welcome_bonus=100)
     member_id = enroll(services)
     assert available(services, member_id) == 100
-    [entry] = services.points_service.ledger(member_id, POS)["items"]
+    [entry] = services.points_queries.ledger(member_id, POS).body()["items"]
     assert (entry["type"], entry["reference"], entry["store_id"]) == (
         "welcome", {"kind": "enrollment", "id": member_id}, "SH-JINGAN")
     assert publisher.types() == ["MemberEnrolled.v1", "PointsEarned.v1"]
@@ -48,14 +48,14 @@ def test_no_welcome_bonus_by_default(services, clock, publisher):
 def test_the_referrer_earns_once_on_the_referred_members_first_purchase(services, ctx, clock, publisher):
     set_rules(services, referral_bonus=300)
     referrer = enroll(services)
-    code = services.member_service.get(referrer, POS)["referral_code"]
+    code = services.member_service.get(referrer, POS).referral_code
     referred = enroll(services, referral_code=code)
     assert available(services, referrer) == 0
 
     first = buy(ctx, referred, "O-1", clock)
     assert first[1]["first_purchase"] is True
     assert available(services, referrer) == 300
-    [entry] = services.points_service.ledger(referrer, POS)["items"]
+    [entry] = services.points_queries.ledger(referrer, POS).body()["items"]
     assert (entry["type"], entry["reference"]) == ("referral", {"kind": "referral", "id": referred})
 
     buy(ctx, referred, "O-1", clock)  # a replay of the first purchase
@@ -69,7 +69,7 @@ def test_the_referrer_earns_once_on_the_referred_members_first_purchase(services
 def test_a_lost_referral_bonus_is_completed_by_the_replay_of_the_first_purchase(services, ctx, clock):
     set_rules(services, referral_bonus=300)
     referrer = enroll(services)
-    referred = enroll(services, referral_code=services.member_service.get(referrer, POS)["referral_code"])
+    referred = enroll(services, referral_code=services.member_service.get(referrer, POS).referral_code)
     service = services.points_service
 
     def crash(*_args, **_kwargs):
@@ -99,9 +99,9 @@ def test_a_lost_welcome_bonus_is_completed_by_the_replay_of_the_enrollment(servi
     del service.grant_welcome_bonus  # back to the method
     replay = services.member_service.enroll(request, POS, "till-7-receipt-000777")  # the client retries
     assert replay.created is False
-    assert available(services, replay.member["member_id"]) == 100
+    assert available(services, replay.member.body()["member_id"]) == 100
     again = services.member_service.enroll(request, POS, "till-7-receipt-000777")
-    assert available(services, again.member["member_id"]) == 100  # still granted once
+    assert available(services, again.member.body()["member_id"]) == 100  # still granted once
 
 
 def test_a_member_without_referrer_credits_nobody(services, member, ctx, clock, publisher):

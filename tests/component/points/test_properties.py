@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.errors import ActivityCapReached, InsufficientPoints, ReturnExceedsPurchase
-from loyalty.domain.points import AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.points.errors import ActivityCapReached, InsufficientPoints, ReturnExceedsPurchase
+from loyalty.points.earning import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from tests.component.points.conftest import enroll, purchase_body, set_rules
 from tests.conftest import BACKOFFICE, POS_SH
 
@@ -143,7 +143,7 @@ def run(services, clock, operations, *, pending: bool) -> None:
                 Line(sku, quantity, 0 if category == "gift_card" else price * quantity)
                 for sku, quantity, price, category in op[1]])
             outcome = service.earn_purchase(member_id, PurchaseRequest.model_validate(body), POS)
-            assert outcome.created and outcome.result["points"] == sum(line.points for line in purchase.lines)
+            assert outcome.created and outcome.result.body()["points"] == sum(line.points for line in purchase.lines)
             purchase.result = outcome.result
             purchase.activates_at = clock.now() - timedelta(hours=1) + timedelta(days=7)
             model.earn(purchase, pending)
@@ -171,7 +171,7 @@ def run(services, clock, operations, *, pending: bool) -> None:
                     service.record_return(member_id, ReturnRequest.model_validate(body), POS)
             else:
                 outcome = service.record_return(member_id, ReturnRequest.model_validate(body), POS)
-                assert outcome.result["points"] == model.claw_back(purchase, {i: u for i, u in wanted.items() if u})
+                assert outcome.result.body()["points"] == model.claw_back(purchase, {i: u for i, u in wanted.items() if u})
                 again = service.record_return(member_id, ReturnRequest.model_validate(body), POS)
                 assert not again.created and again.result == outcome.result
         elif kind == "activity":
@@ -203,20 +203,20 @@ def run(services, clock, operations, *, pending: bool) -> None:
                     model.available += points
         elif kind == "wait":
             clock.advance(days=op[1])
-            service.activate_due()
+            services.points_activation.activate_due()
             model.activate_due(clock.now())
-        balance = service.balance(member_id, POS)
+        balance = services.points_queries.balance(member_id, POS).body()
         assert (balance["available"], balance["pending"], balance["debt"]) == (model.available, model.pending, model.debt)
         assert balance["available"] >= 0 and balance["debt"] >= 0
-    check_ledger(service, member_id)
+    check_ledger(services, member_id)
 
 
-def check_ledger(service, member_id: str) -> None:
+def check_ledger(services, member_id: str) -> None:
     """The ledger explains the balance: each of its parts is the sum of the entries' changes."""
-    balance = service.balance(member_id, POS)
+    balance = services.points_queries.balance(member_id, POS).body()
     entries, cursor = [], None
     while True:
-        page = service.ledger(member_id, POS, limit=100, cursor=cursor)
+        page = services.points_queries.ledger(member_id, POS, limit=100, cursor=cursor).body()
         entries += page["items"]
         cursor = page.get("next_cursor")
         if cursor is None:

@@ -5,8 +5,8 @@ from datetime import timedelta, timezone
 from decimal import Decimal
 
 import points
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.points import PurchaseRequest
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.points.earning import PurchaseRequest
 from tests.component.points.conftest import ago, call, line, purchase_body, set_rules
 from tests.conftest import POS_HZ, POS_SH, WEBSHOP
 
@@ -18,7 +18,7 @@ def post(ctx, member_id, body, client=POS_SH):
 
 
 def ledger(services, member_id):
-    return services.points_service.ledger(member_id, ClientIdentity.from_context(POS_SH), limit=100)["items"]
+    return services.points_queries.ledger(member_id, ClientIdentity.from_context(POS_SH), limit=100).body()["items"]
 
 
 def test_a_purchase_earns_points_with_a_breakdown_and_the_balance_after(services, member, ctx, clock, publisher):
@@ -46,7 +46,7 @@ def test_a_replay_returns_the_original_result_and_counts_once(services, member, 
     assert replay == first
     assert [e["type"] for e in ledger(services, member)] == ["earn"]
     assert publisher.types().count("PointsEarned.v1") == 1
-    assert services.points_service.balance(member, ClientIdentity.from_context(POS_SH))["available"] == 100
+    assert services.points_queries.balance(member, ClientIdentity.from_context(POS_SH)).body()["available"] == 100
 
 
 def test_the_same_order_with_a_different_payload_is_a_409(services, member, ctx, clock):
@@ -77,7 +77,7 @@ def test_the_same_order_id_in_another_store_is_another_purchase(services, member
 def test_concurrent_duplicates_count_once(services, member, clock):
     """The duplicate commits between the first request's read and write: the first's claim then fails."""
     service = services.points_service
-    repo = service._repo
+    repo = services.points_repository
     request = PurchaseRequest.model_validate(purchase_body("ORD-RACE", line(), occurred_at=ago(clock, hours=1)))
     client = ClientIdentity.from_context(POS_SH)
     real_commit = repo.commit
@@ -96,7 +96,7 @@ def test_concurrent_duplicates_count_once(services, member, clock):
         repo.commit = real_commit
     assert raced[0].created is True and outcome.created is False
     assert outcome.result == raced[0].result
-    assert service.balance(member, client)["available"] == 100
+    assert services.points_queries.balance(member, client).available == 100
     assert len(ledger(services, member)) == 1
 
 

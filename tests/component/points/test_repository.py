@@ -1,15 +1,18 @@
 """The DynamoDB adapter's own guarantees: the conditions in each transaction refuse stale writes."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from loyalty.adapters.points_repo import DynamoPointsRepository
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.errors import ActivityCapReached, IdempotencyKeyReused
-from loyalty.domain.idempotency import IdempotencyClaim, IdempotentReplay
-from loyalty.domain.points import PurchaseRequest
-from loyalty.domain.points_ledger import BalanceDraft, EntryType, Reference
-from loyalty.domain.points_ports import CounterIncrement, StaleSnapshot, WritePlan
+from loyalty.points.dynamo import DynamoPointsRepository
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.kernel.errors import IdempotencyKeyReused
+from loyalty.points.errors import ActivityCapReached
+from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay
+from loyalty.points.earning import PurchaseRequest
+from loyalty.points.ledger import BalanceDraft, EntryType, Reference
+from loyalty.points.ports import CounterIncrement, StaleSnapshot, WritePlan
 from tests.component.points.conftest import ago, line, purchase_body
 from tests.conftest import POS_SH
 
@@ -58,7 +61,7 @@ def test_the_purchase_item_refuses_returning_more_units_than_remain(services, re
 
 
 def test_an_activity_counter_refuses_once_full(services, repo, member, clock):
-    counter = CounterIncrement("check_in", "DAY#2026-11-18", cap=1, expires_at=1_800_000_000)
+    counter = CounterIncrement("check_in", "day", "2026-11-18", cap=1, keep_until=date(2027, 2, 18))
     repo.commit(credit_plan(services, repo.load(member), clock, counters=[counter]))
     with pytest.raises(ActivityCapReached):
         repo.commit(credit_plan(services, repo.load(member), clock, counters=[counter]))

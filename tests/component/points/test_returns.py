@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import points
-from loyalty.domain.clients import ClientIdentity
-from loyalty.domain.points import ReturnRequest
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.points.earning import ReturnRequest
 from tests.component.points.conftest import ago, call, line, purchase_body
 from tests.conftest import BACKOFFICE, POS_HZ, POS_SH
 
@@ -30,11 +30,11 @@ def give_back(ctx, member_id, return_id, order_id, *lines, clock, whole_order=Fa
 
 
 def balance(services, member_id) -> dict:
-    return services.points_service.balance(member_id, ClientIdentity.from_context(POS_SH))
+    return services.points_queries.balance(member_id, ClientIdentity.from_context(POS_SH)).body()
 
 
 def entries(services, member_id) -> list[dict]:
-    return services.points_service.ledger(member_id, ClientIdentity.from_context(POS_SH), limit=100)["items"]
+    return services.points_queries.ledger(member_id, ClientIdentity.from_context(POS_SH), limit=100).body()["items"]
 
 
 def test_partial_returns_claw_back_exactly_what_was_earned(services, member, ctx, clock, publisher):
@@ -68,7 +68,7 @@ def test_an_over_return_racing_another_return_is_refused_by_the_purchase_conditi
     """Two returns of the last unit read the purchase at the same time; the write of the second must fail."""
     earned = buy_direct(services, member, clock)
     service = services.points_service
-    repo = service._repo
+    repo = services.points_repository
     client = ClientIdentity.from_context(POS_SH)
     first = _return_request("R-A", clock)
     second = _return_request("R-B", clock)
@@ -95,10 +95,10 @@ def test_an_over_return_racing_another_return_is_refused_by_the_purchase_conditi
 
 
 def buy_direct(services, member_id, clock) -> int:
-    from loyalty.domain.points import PurchaseRequest
+    from loyalty.points.earning import PurchaseRequest
 
     request = PurchaseRequest.model_validate(purchase_body("O-RACE", line(sku="TEE"), occurred_at=ago(clock, hours=2)))
-    return services.points_service.earn_purchase(member_id, request, ClientIdentity.from_context(POS_SH)).result["points"]
+    return services.points_service.earn_purchase(member_id, request, ClientIdentity.from_context(POS_SH)).result.body()["points"]
 
 
 def _return_request(return_id, clock) -> ReturnRequest:

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from loyalty.domain.feedback import FeedbackCategory as C
-from loyalty.domain.feedback import FeedbackKind as K
-from loyalty.domain.feedback import Sentiment, Urgency
-from loyalty.domain.feedback_classify import assess, classify, count_matches, sentiment_of, urgency_of
-from loyalty.domain.feedback_config import DEFAULT_FEEDBACK_CONFIG as CONFIG
-from loyalty.domain.feedback_config import FeedbackConfig
+from loyalty.feedback.domain import FeedbackCategory as C
+from loyalty.feedback.domain import FeedbackKind as K
+from loyalty.feedback.domain import Sentiment, Urgency
+from loyalty.feedback.classify import assess, classify, count_matches, sentiment_of, urgency_of
+from loyalty.feedback.config import DEFAULT_FEEDBACK_CONFIG as CONFIG
+from loyalty.feedback.config import FeedbackConfig
 
 RECEIVED = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from loyalty.domain.feedback import FeedbackMessage, FeedbackSubmission
-from loyalty.domain.feedback_config import DEFAULT_FEEDBACK_CONFIG, FeedbackConfig
+from loyalty.feedback.domain import FeedbackMessage, FeedbackSubmission
+from loyalty.feedback.config import DEFAULT_FEEDBACK_CONFIG, FeedbackConfig
 
 BASE = {"feedback_id": "SH-JINGAN-T01-0001", "store_id": "SH-JINGAN", "channel": "pos", "kind": "complaint",
         "rating": 2, "text": "  收银员态度冷漠  "}

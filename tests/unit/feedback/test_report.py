@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from loyalty.domain.errors import InvalidInput
-from loyalty.domain.feedback import FeedbackCategory, FeedbackItem, FeedbackStatus, Sentiment, Urgency
-from loyalty.domain.feedback_report import FeedbackTally, ReportQuery, feedback_report
+from loyalty.kernel.errors import InvalidInput
+from loyalty.feedback.domain import FeedbackCategory, FeedbackItem, FeedbackStatus, Sentiment, Urgency
+from loyalty.feedback.report import FeedbackTally, ReportQuery, feedback_report
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 DAY_AGO = NOW - timedelta(days=1)

@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from loyalty.domain.errors import ConcurrentUpdate, InvalidTransition
-from loyalty.domain.feedback import (
+from loyalty.feedback.errors import InvalidTransition
+from loyalty.kernel.errors import ConcurrentUpdate
+from loyalty.feedback.domain import (
     FeedbackAction as A, FeedbackCategory, FeedbackItem, FeedbackStatus as S, Sentiment, Urgency,
 )
 

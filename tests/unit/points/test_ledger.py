@@ -5,10 +5,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from loyalty.domain.errors import InsufficientPoints, OccurredInFuture, SubmittedTooLate
-from loyalty.domain.points import check_occurred_at
-from loyalty.domain.points_ledger import BalanceDraft, EntryType, PointsBalance, Reference, expiry_month, month_end
-from loyalty.domain.program import DEFAULT_RULES, DebtPolicy
+from loyalty.points.errors import InsufficientPoints, OccurredInFuture, SubmittedTooLate
+from loyalty.points.earning import check_occurred_at
+from loyalty.points.ledger import BalanceDraft, EntryType, PointsBalance, Reference, expiry_month, month_end
+from loyalty.points.program import DEFAULT_RULES, DebtPolicy
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 REF = Reference(kind="purchase", id="O-1")

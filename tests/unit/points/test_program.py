@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from loyalty.domain.program import DEFAULT_RULES, ProgramRules, ProgramRulesInput, Promotion
+from loyalty.points.program import DEFAULT_RULES, ProgramRules, ProgramRulesInput, Promotion
 
 
 def test_default_rules_survive_the_json_round_trip_they_are_stored_in():

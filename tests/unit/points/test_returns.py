@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalty.domain.errors import ReturnExceedsPurchase
-from loyalty.domain.points import PurchasedLine, ReturnRequest, plan_return
+from loyalty.points.errors import ReturnExceedsPurchase
+from loyalty.points.earning import PurchasedLine, ReturnRequest, plan_return
 
 
 def request(*lines: tuple[str, int], whole_order: bool = False) -> ReturnRequest:

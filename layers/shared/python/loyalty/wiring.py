@@ -1,32 +1,42 @@
 """Composition root: builds adapters from settings on first use and hands them to the use cases.
 
 Handlers ask `services()` for what they need. Tests build a `Services` with their own adapters
-(moto-backed tables, in-memory publishers, fixed clocks) and install it with `use()`.
+(moto-backed tables, in-memory publishers, fixed clocks and ids) and install it with `use()`. This is
+the one module that joins capabilities: members get the welcome bonus from points, feedback rewards
+through the points ledger.
 """
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loyalty.settings import CoreSettings, FeedbackIntakeSettings, load_settings
+from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, load_settings
+
+if TYPE_CHECKING:  # the types only: importing them here would slow every cold start
+    from loyalty.clients.dynamo import DynamoApiKeyRepository
+    from loyalty.clients.service import ApiKeyService
+    from loyalty.feedback.dynamo import DynamoFeedbackRepository
+    from loyalty.feedback.queue import SqsFeedbackQueue
+    from loyalty.feedback.rewarder import PointsFeedbackRewarder
+    from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
+    from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
+    from loyalty.members.service import MemberService
+    from loyalty.platform.stores import DynamoStoreDirectory
+    from loyalty.points.dynamo import DynamoPointsRepository, DynamoProgramRulesRepository
+    from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
 
 
 class Services:
-    def __init__(self, *, table: Any = None, publisher: Any = None, clock: Any = None, sqs: Any = None,
-                 settings: CoreSettings | None = None, feedback_queue_url: str | None = None):
-        if table is not None:
-            self.__dict__["table"] = table
-        if publisher is not None:
-            self.__dict__["publisher"] = publisher
-        if clock is not None:
-            self.__dict__["clock"] = clock
-        if sqs is not None:
-            self.__dict__["sqs"] = sqs
-        if settings is not None:
-            self.__dict__["settings"] = settings
-        if feedback_queue_url is not None:
-            self.__dict__["feedback_queue_url"] = feedback_queue_url
+    def __init__(self, *, table: Any = None, publisher: EventPublisher | None = None, clock: Clock | None = None,
+                 ids: IdGenerator | None = None, sqs: Any = None, settings: CoreSettings | None = None,
+                 feedback_queue_url: str | None = None):
+        given = {"table": table, "publisher": publisher, "clock": clock, "ids": ids, "sqs": sqs,
+                 "settings": settings, "feedback_queue_url": feedback_queue_url}
+        for name, value in given.items():
+            if value is not None:
+                self.__dict__[name] = value  # takes the place of the cached property
 
+    # -- platform ---------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> CoreSettings:
         return load_settings(CoreSettings)
@@ -36,53 +46,61 @@ class Services:
         return load_settings(FeedbackIntakeSettings).feedback_queue_url
 
     @cached_property
-    def table(self):
+    def table(self) -> Any:
         import boto3
 
         return boto3.resource("dynamodb").Table(self.settings.table_name)
 
     @cached_property
-    def publisher(self):
+    def publisher(self) -> EventPublisher:
         import boto3
 
-        from loyalty.adapters.events import EventBridgePublisher
+        from loyalty.platform.eventbridge import EventBridgePublisher
 
         return EventBridgePublisher(boto3.client("events"), self.settings.event_bus_name)
 
     @cached_property
-    def sqs(self):
+    def sqs(self) -> Any:
         import boto3
 
         return boto3.client("sqs")
 
     @cached_property
-    def clock(self):
-        from loyalty.adapters.clock import SystemClock
+    def clock(self) -> Clock:
+        from loyalty.platform.clock import SystemClock
 
         return SystemClock()
 
     @cached_property
-    def stores(self):
-        from loyalty.adapters.members_repo import DynamoStoreDirectory
+    def ids(self) -> IdGenerator:
+        from loyalty.kernel.ids import RandomIds
+
+        return RandomIds()
+
+    @cached_property
+    def stores(self) -> DynamoStoreDirectory:
+        from loyalty.platform.stores import DynamoStoreDirectory
 
         return DynamoStoreDirectory(self.table)
 
+    # -- clients ----------------------------------------------------------------------------------
     @cached_property
-    def api_keys(self):
-        from loyalty.adapters.members_repo import DynamoApiKeyRepository
+    def api_keys(self) -> DynamoApiKeyRepository:
+        from loyalty.clients.dynamo import DynamoApiKeyRepository
 
         return DynamoApiKeyRepository(self.table)
 
     @cached_property
-    def api_key_service(self):
-        from loyalty.app.auth import ApiKeyService
+    def api_key_service(self) -> ApiKeyService:
+        from loyalty.clients.service import ApiKeyService
 
         return ApiKeyService(self.api_keys, self.clock)
 
+    # -- members ----------------------------------------------------------------------------------
     @cached_property
-    def member_service(self):
-        from loyalty.adapters.members_repo import DynamoMemberRepository
-        from loyalty.app.members import MemberService
+    def member_service(self) -> MemberService:
+        from loyalty.members.dynamo import DynamoMemberRepository
+        from loyalty.members.service import MemberService
 
         return MemberService(
             members=DynamoMemberRepository(self.table),
@@ -90,67 +108,89 @@ class Services:
             clock=self.clock,
             default_country_code=self.settings.default_country_code,
             welcome_bonus=self.points_service,
+            ids=self.ids,
         )
 
+    # -- points -----------------------------------------------------------------------------------
     @cached_property
-    def program_rules(self):
+    def program_rules(self) -> DynamoProgramRulesRepository:
         # per container: the short-lived rules cache lives as long as this object
-        from loyalty.adapters.points_repo import DynamoProgramRulesRepository
+        from loyalty.points.dynamo import DynamoProgramRulesRepository
 
         return DynamoProgramRulesRepository(self.table)
 
     @cached_property
-    def points_service(self):
-        from loyalty.adapters.points_repo import DynamoPointsRepository
-        from loyalty.app.points import PointsService
+    def points_repository(self) -> DynamoPointsRepository:
+        from loyalty.points.dynamo import DynamoPointsRepository
 
-        return PointsService(
-            repo=DynamoPointsRepository(self.table),
-            rules=self.program_rules,
-            clock=self.clock,
-        )
+        return DynamoPointsRepository(self.table)
 
     @cached_property
-    def feedback_repository(self):
-        from loyalty.adapters.feedback_repo import DynamoFeedbackRepository
+    def points_service(self) -> PointsService:
+        from loyalty.points.service import PointsService
+
+        return PointsService(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
+
+    @cached_property
+    def points_activation(self) -> PointsActivation:
+        from loyalty.points.service import PointsActivation
+
+        return PointsActivation(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
+
+    @cached_property
+    def points_queries(self) -> PointsQueries:
+        from loyalty.points.service import PointsQueries
+
+        return PointsQueries(repo=self.points_repository, clock=self.clock)
+
+    @cached_property
+    def program_admin(self) -> ProgramAdmin:
+        from loyalty.points.service import ProgramAdmin
+
+        return ProgramAdmin(rules=self.program_rules, clock=self.clock)
+
+    # -- feedback ---------------------------------------------------------------------------------
+    @cached_property
+    def feedback_repository(self) -> DynamoFeedbackRepository:
+        from loyalty.feedback.dynamo import DynamoFeedbackRepository
 
         return DynamoFeedbackRepository(self.table)
 
     @cached_property
-    def feedback_queue(self):
-        from loyalty.adapters.feedback_queue import SqsFeedbackQueue
+    def feedback_queue(self) -> SqsFeedbackQueue:
+        from loyalty.feedback.queue import SqsFeedbackQueue
 
         return SqsFeedbackQueue(self.sqs, self.feedback_queue_url)
 
     @cached_property
-    def feedback_rewarder(self):
-        from loyalty.adapters.feedback_rewarder import PointsFeedbackRewarder
+    def feedback_rewarder(self) -> PointsFeedbackRewarder:
+        from loyalty.feedback.rewarder import PointsFeedbackRewarder
 
         return PointsFeedbackRewarder(self.points_service)
 
     @cached_property
-    def feedback_intake(self):
-        from loyalty.app.feedback import FeedbackIntake
+    def feedback_intake(self) -> FeedbackIntake:
+        from loyalty.feedback.service import FeedbackIntake
 
         return FeedbackIntake(queue=self.feedback_queue, stores=self.stores, feedback=self.feedback_repository,
                               clock=self.clock)
 
     @cached_property
-    def feedback_processor(self):
-        from loyalty.app.feedback import FeedbackProcessor
+    def feedback_processor(self) -> FeedbackProcessor:
+        from loyalty.feedback.service import FeedbackProcessor
 
         return FeedbackProcessor(feedback=self.feedback_repository, publisher=self.publisher,
                                  rewarder=self.feedback_rewarder, clock=self.clock)
 
     @cached_property
-    def feedback_desk(self):
-        from loyalty.app.feedback import FeedbackDesk
+    def feedback_desk(self) -> FeedbackDesk:
+        from loyalty.feedback.service import FeedbackDesk
 
         return FeedbackDesk(feedback=self.feedback_repository, publisher=self.publisher, clock=self.clock)
 
     @cached_property
-    def feedback_reports(self):
-        from loyalty.app.feedback import FeedbackReports
+    def feedback_reports(self) -> FeedbackReports:
+        from loyalty.feedback.service import FeedbackReports
 
         return FeedbackReports(feedback=self.feedback_repository, stores=self.stores, clock=self.clock)
 

@@ -1,1 +1,0 @@
-"""AWS adapters implementing the domain's ports."""

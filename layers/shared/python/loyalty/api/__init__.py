@@ -1,1 +1,0 @@
-"""HTTP edge shared by the API handlers: app factory, caller identity, the one error mapping."""

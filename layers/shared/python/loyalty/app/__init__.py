@@ -1,1 +1,0 @@
-"""Use cases: each orchestrates one operation over the domain and its ports."""

@@ -1,1 +1,0 @@
-"""Pure domain: models, rules, typed errors and the ports the use cases need. No AWS, no environment."""

@@ -1,0 +1,1 @@
+"""Feedback: intake through SQS, classification, routing, the staff workflow, deadlines and reports."""

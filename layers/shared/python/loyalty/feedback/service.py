@@ -1,0 +1,271 @@
+"""Feedback use cases: intake (queue only), processing (classify, route, store, reward), staff handling,
+the overdue check and the report."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from enum import Enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loyalty.kernel.identity import ClientIdentity, Scope
+from loyalty.feedback.errors import FeedbackNotFound
+from loyalty.kernel.errors import IdempotencyKeyReused, StoreNotFound
+from loyalty.feedback.domain import (
+    OPEN_STATUSES, AcknowledgeRequest, FeedbackRecord, AssignRequest, FeedbackAction, FeedbackItem, FeedbackMessage, FeedbackQuery,
+    FeedbackSubmission, ResolveRequest,
+)
+from loyalty.feedback.classify import assess
+from loyalty.feedback.events import overdue_event, received_events, resolved_event
+from loyalty.feedback.config import DEFAULT_STORED_CONFIG, FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig
+from loyalty.feedback.ports import FeedbackQueue, FeedbackRepository, FeedbackRewarder, StoreCatalog
+from loyalty.feedback.report import ReportQuery, feedback_report
+from loyalty.feedback.results import (
+    FeedbackAccepted, FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView, OverdueRun,
+)
+from loyalty.kernel.ports import Clock, EventPublisher, StoreDirectory
+
+# Stores' time zones come from the tz database; should a runtime lack it, the chain's default (UTC+8) stands in.
+_FALLBACK_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def load_config(repository: FeedbackRepository) -> StoredFeedbackConfig:
+    return repository.get_config() or DEFAULT_STORED_CONFIG
+
+
+# -- intake ---------------------------------------------------------------------------------------
+class FeedbackIntake:
+    """POST /v1/feedback: validate, check the caller and the store, queue, answer at once."""
+
+    def __init__(self, queue: FeedbackQueue, stores: StoreDirectory, feedback: FeedbackRepository, clock: Clock):
+        self._queue = queue
+        self._stores = stores
+        self._feedback = feedback
+        self._clock = clock
+
+    def submit(self, submission: FeedbackSubmission, client: ClientIdentity) -> FeedbackAccepted:
+        client.require(Scope.FEEDBACK_WRITE)
+        client.require_store(submission.store_id)
+        if self._stores.get_store(submission.store_id) is None:
+            raise StoreNotFound(f"store {submission.store_id} is not a store of this chain", field="store_id")
+        # A resend of feedback that is already stored answers as the first time; the processor
+        # would drop it anyway. Reusing an id for different feedback is refused while we can still say so.
+        stored = self._feedback.get(submission.feedback_id)
+        if stored is not None:
+            if stored.request_hash != submission.fingerprint(client.client_id):
+                raise IdempotencyKeyReused("this feedback_id was already used for other feedback",
+                                           field="feedback_id")
+            return FeedbackAccepted(feedback_id=stored.feedback_id, received_at=stored.received_at)
+        received_at = self._clock.now()
+        message = FeedbackMessage(**submission.model_dump(), client_id=client.client_id, received_at=received_at)
+        self._queue.send(message.model_dump(mode="json", exclude_none=True))
+        return FeedbackAccepted(feedback_id=submission.feedback_id, received_at=received_at)
+
+
+# -- processing -----------------------------------------------------------------------------------
+class ProcessOutcome(str, Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # already stored and fully processed: nothing to do
+    RESUMED = "resumed"  # already stored, but its events or reward had not gone through: done now
+
+
+@dataclass(frozen=True)
+class ProcessResult:  # internal to the queue consumer, which logs it
+    outcome: ProcessOutcome
+    item: FeedbackItem
+    reward: str | None = None  # what the rewarder answered, when it was asked
+
+
+class FeedbackProcessor:
+    """Turns one queue message into a stored, classified, routed item, exactly once per feedback id."""
+
+    def __init__(self, feedback: FeedbackRepository, publisher: EventPublisher, rewarder: FeedbackRewarder,
+                 clock: Clock):
+        self._feedback = feedback
+        self._publisher = publisher
+        self._rewarder = rewarder
+        self._clock = clock
+
+    def current_config(self) -> FeedbackConfig:
+        return load_config(self._feedback).config
+
+    def process(self, message: FeedbackMessage, config: FeedbackConfig) -> ProcessResult:
+        now = self._clock.now()
+        assessment = assess(text=message.text, kind=message.kind, rating=message.rating, nps=message.nps,
+                            received_at=message.received_at, config=config)
+        item = FeedbackItem(
+            **message.model_dump(),
+            processed_at=now,
+            categories=assessment.categories,
+            primary_category=assessment.primary_category,
+            sentiment=assessment.sentiment,
+            urgency=assessment.urgency,
+            urgency_reasons=assessment.urgency_reasons,
+            department=assessment.department,
+            due_at=assessment.due_at,
+            request_hash=message.fingerprint(message.client_id),
+        )
+        existing = self._feedback.create(item, item.received_entry())
+        if existing is None:
+            return ProcessResult(ProcessOutcome.STORED, item, self._side_effects(item, now))
+        if existing.request_hash != item.request_hash:
+            # Someone reused the id for other feedback after the intake check. Failing sends the
+            # message to the dead-letter queue, where it is kept for a person to look at, not lost.
+            raise IdempotencyKeyReused(f"feedback id {item.feedback_id} already holds other feedback",
+                                       field="feedback_id")
+        if existing.processing_complete:
+            return ProcessResult(ProcessOutcome.DUPLICATE, existing)
+        return ProcessResult(ProcessOutcome.RESUMED, existing, self._side_effects(existing, now))
+
+    def _side_effects(self, item: FeedbackItem, now: datetime) -> str | None:
+        """Events, then the reward; each is marked done so a redelivery repeats only what is missing."""
+        published_now = reward = None
+        if item.events_published_at is None:
+            self._publisher.publish(received_events(item))
+            published_now = now
+        if item.reward_settled_at is None:
+            try:
+                if item.member_id:
+                    reward = self._rewarder.reward(item.member_id, item.feedback_id, item.store_id, item.received_at)
+            except Exception:
+                if published_now:
+                    self._feedback.mark_processed(item.feedback_id, events_published_at=published_now)
+                raise
+        self._feedback.mark_processed(item.feedback_id, events_published_at=published_now,
+                                      reward_settled_at=now if item.reward_settled_at is None else None)
+        return reward
+
+
+# -- staff handling -------------------------------------------------------------------------------
+class FeedbackDesk:
+    """The back office: list and read items, acknowledge, assign, resolve, configure, overdue check."""
+
+    def __init__(self, feedback: FeedbackRepository, publisher: EventPublisher, clock: Clock):
+        self._feedback = feedback
+        self._publisher = publisher
+        self._clock = clock
+
+    def list(self, query: FeedbackQuery, client: ClientIdentity) -> FeedbackList:
+        client.require(Scope.FEEDBACK_MANAGE)
+        if query.store_id is not None:
+            client.require_store(query.store_id)
+        now = self._clock.now()
+        page = self._feedback.search(query, now, allowed=lambda item: client.acts_for(item.store_id))
+        return FeedbackList(items=[feedback_view(i, now) for i in page.items], next_cursor=page.cursor)
+
+    def get(self, feedback_id: str, client: ClientIdentity) -> FeedbackDetail:
+        client.require(Scope.FEEDBACK_MANAGE)
+        item = self._load(feedback_id, client)
+        return FeedbackDetail(**dict(feedback_view(item, self._clock.now())),
+                              history=self._feedback.history(feedback_id))
+
+    def acknowledge(self, feedback_id: str, request: AcknowledgeRequest, client: ClientIdentity) -> FeedbackView:
+        return self._change(feedback_id, FeedbackAction.ACKNOWLEDGED, client, request.version,
+                            by=request.by, note=request.note)
+
+    def assign(self, feedback_id: str, request: AssignRequest, client: ClientIdentity) -> FeedbackView:
+        return self._change(feedback_id, FeedbackAction.ASSIGNED, client, request.version,
+                            by=request.by, assignee=request.assignee, note=request.note)
+
+    def resolve(self, feedback_id: str, request: ResolveRequest, client: ClientIdentity) -> FeedbackView:
+        return self._change(feedback_id, FeedbackAction.RESOLVED, client, request.version,
+                            by=request.by, note=request.note)
+
+    def _change(self, feedback_id: str, action: FeedbackAction, client: ClientIdentity, expected_version: int | None,
+                **details) -> FeedbackView:
+        client.require(Scope.FEEDBACK_MANAGE)
+        before = self._load(feedback_id, client)
+        now = self._clock.now()
+        after, entry = before.transition(action, now=now, client_id=client.client_id,
+                                         expected_version=expected_version, **details)
+        events = [resolved_event(after, client.client_id)] if action == FeedbackAction.RESOLVED else []
+        self._feedback.update(before, after, entry, events)
+        return feedback_view(after, now)
+
+    def _load(self, feedback_id: str, client: ClientIdentity) -> FeedbackItem:
+        item = self._feedback.get(feedback_id)
+        if item is None or not client.acts_for(item.store_id):  # another store's item is not revealed
+            raise FeedbackNotFound(f"feedback {feedback_id} does not exist")
+        return item
+
+    # -- configuration --------------------------------------------------------------------------
+    def get_config(self, client: ClientIdentity) -> FeedbackConfigView:
+        client.require(Scope.FEEDBACK_MANAGE)
+        return config_view(load_config(self._feedback))
+
+    def put_config(self, update: FeedbackConfigUpdate, client: ClientIdentity) -> FeedbackConfigView:
+        client.require(Scope.FEEDBACK_MANAGE)
+        config = FeedbackConfig.model_validate(update.model_dump(exclude={"version"}))
+        stored = self._feedback.put_config(config, expected_version=update.version, at=self._clock.now(),
+                                           by=client.client_id)
+        return config_view(stored)
+
+    # -- scheduled overdue check ----------------------------------------------------------------
+    def flag_overdue(self) -> OverdueRun:
+        """Flag open items past their due time (status unchanged) and announce each one once."""
+        now = self._clock.now()
+        flagged, to_notify = 0, []
+        for status in OPEN_STATUSES:
+            for item in self._feedback.past_due(status, now):
+                if item.overdue_at is None:
+                    if not self._feedback.flag_overdue(item, now, item.overdue_entry(now)):
+                        continue  # resolved or flagged meanwhile; whoever flagged it announces it
+                    flagged += 1
+                    item = item.model_copy(update={"overdue": True, "overdue_at": now})
+                if item.overdue_notified_at is None:
+                    to_notify.append(item)
+        if to_notify:
+            self._publisher.publish([overdue_event(i, now) for i in to_notify])
+            for item in to_notify:
+                self._feedback.mark_overdue_notified(item.feedback_id, now)
+        return OverdueRun(flagged=flagged, notified=len(to_notify))
+
+
+# -- report ---------------------------------------------------------------------------------------
+class FeedbackReports:
+    def __init__(self, feedback: FeedbackRepository, stores: StoreCatalog, clock: Clock):
+        self._feedback = feedback
+        self._stores = stores
+        self._clock = clock
+
+    def report(self, query: ReportQuery, client: ClientIdentity) -> FeedbackReport:
+        """Figures for items received from `from_date` to `to_date` inclusive, each store's days in its own
+        time zone. Reads one GSI2 range per store (see docs/table-design.md for how this scales)."""
+        client.require(Scope.REPORTS_READ)
+        query.check()
+        if query.store_id is not None:
+            client.require_store(query.store_id)
+            store = self._stores.get_store(query.store_id)
+            if store is None:
+                raise StoreNotFound(f"store {query.store_id} is not a store of this chain", field="store_id")
+            stores = [store]
+        else:
+            stores = sorted((s for s in self._stores.list_stores() if client.acts_for(s.store_id)),
+                            key=lambda s: s.store_id)
+        now = self._clock.now()
+        per_store = []
+        for store in stores:
+            zone = _zone(store.timezone)
+            start = datetime.combine(query.from_date, time.min, zone).astimezone(timezone.utc)
+            end = datetime.combine(query.to_date + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
+            per_store.append((store.store_id, self._feedback.received_between(store.store_id, start, end)))
+        report = feedback_report(per_store, now)
+        return FeedbackReport.model_validate({"from": query.from_date, "to": query.to_date,
+                                              "store_id": query.store_id, "generated_at": now, **report})
+
+
+def config_view(stored: StoredFeedbackConfig) -> FeedbackConfigView:
+    return FeedbackConfigView(**dict(stored.config), version=stored.version,
+                              source="stored" if stored.version else "default",
+                              updated_at=stored.updated_at, updated_by=stored.updated_by)
+
+
+def feedback_view(item: FeedbackItem, now: datetime) -> FeedbackView:
+    return FeedbackView(**{name: getattr(item, name) for name in FeedbackRecord.model_fields},
+                        ).model_copy(update={"overdue": item.is_overdue(now)})
+
+
+def _zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return _FALLBACK_ZONE

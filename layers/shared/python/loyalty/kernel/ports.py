@@ -1,0 +1,42 @@
+"""Interfaces the use cases need. Adapters implement them; tests pass fakes in."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from loyalty.kernel.stores import Store
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """New identifiers; RandomIds in loyalty.kernel.ids is the real one, tests pass fixed ones."""
+
+    def new_id(self, prefix: str) -> str: ...
+
+    def new_card_number(self) -> str: ...
+
+    def new_referral_code(self) -> str: ...
+
+
+class PublishableEvent(Protocol):
+    event_id: str
+    source: str
+    detail_type: str
+    occurred_at: datetime
+
+    def envelope(self) -> dict: ...
+
+
+class EventPublisher(Protocol):
+    """Puts events on the bus. Use cases that change the table hand their events to the repository
+    instead, which writes them to the outbox in the same transaction (see loyalty/platform/outbox.py)."""
+
+    def publish(self, events: Sequence[PublishableEvent]) -> None: ...
+
+
+class StoreDirectory(Protocol):
+    def get_store(self, store_id: str) -> Store | None: ...
+

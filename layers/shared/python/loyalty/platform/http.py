@@ -1,0 +1,132 @@
+"""Build the Powertools resolver every API function uses: validation through the pydantic models,
+the one error mapping, a request size limit and the caller's identity from the authorizer."""
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.json_encoder import Encoder
+from pydantic import BaseModel
+
+from loyalty.platform.errors import (
+    MalformedJson, PayloadTooLarge, Unauthorized, ValidationFailed, body_for, status_for,
+)
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.kernel.errors import DomainError
+
+MAX_BODY_BYTES = 64 * 1024
+# An invocation that records no business metric is normal; don't warn about it on every request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+logger = Logger(child=True)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, cls=Encoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_response(error: DomainError) -> Response:
+    return Response(status_code=status_for(error), content_type="application/json", body=_dumps(body_for(error)))
+
+
+def _field_of(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def _translate_validation(exc: RequestValidationError) -> DomainError:
+    errors = list(exc.errors())
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return MalformedJson("request body is not valid JSON")
+    field = _field_of(tuple(first.get("loc", ())))
+    message = first.get("msg", "invalid request")
+    details = {"errors": [{"field": _field_of(tuple(err.get("loc", ()))), "message": err.get("msg")}
+                          for err in errors[:10]]}
+    return ValidationFailed(f"{field}: {message}" if field else message, field=field, details=details)
+
+
+def build_app(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, serializer=_dumps)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError):
+        logger.info("request refused", extra={"error_code": error.code, "error_field": error.field})
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError):
+        error = _translate_validation(exc)
+        logger.info("request invalid", extra={"error_code": error.code, "error_field": error.field})
+        return error_response(error)
+
+    return app
+
+
+def api_handler(router: Router, logger: Logger, tracer: Any, metrics: Any):
+    """An API function's app and Lambda entry point: Powertools logging with the request's correlation
+    id, tracing and metrics around the size check and routing. Returns (app, handler)."""
+    app = build_app(router)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event, context):
+        return resolve(app, event, context)
+
+    return app, handler
+
+
+def check_body_size(event: dict) -> DomainError | None:
+    body = event.get("body") or ""
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes", field="body")
+    return None
+
+
+def resolve(app: APIGatewayRestResolver, event: dict, context: Any) -> dict:
+    """Entry point for every API function: size limit first, then routing.
+
+    The API speaks JSON only: a body sent without a JSON content type (curl's default is a form) is
+    still read as JSON, so it is validated field by field, never parsed as form data."""
+    _force_json_content_type(event)
+    too_large = check_body_size(event)
+    if too_large is not None:
+        response = error_response(too_large)
+        return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
+                "body": response.body, "isBase64Encoded": False}
+    return app.resolve(event, context)
+
+
+def _force_json_content_type(event: dict) -> None:
+    if not event.get("body"):
+        return
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    event["headers"] = headers
+    if event.get("multiValueHeaders"):
+        multi = {k: v for k, v in event["multiValueHeaders"].items() if k.lower() != "content-type"}
+        multi["Content-Type"] = ["application/json"]
+        event["multiValueHeaders"] = multi
+
+
+def caller(router: Router | APIGatewayRestResolver) -> ClientIdentity:
+    """The client the authorizer identified; its context arrives on every request behind API Gateway."""
+    context = (router.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    if not context.get("client_id"):
+        raise Unauthorized("no authenticated client on this request")
+    return ClientIdentity.from_context(context)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer; a use case's result model is written as its `body()` (its OpenAPI schema)."""
+    if isinstance(body, BaseModel):
+        body = body.body() if hasattr(body, "body") else body.model_dump(mode="json")
+    return Response(status_code=status, content_type="application/json", body=_dumps(body), headers=headers)

@@ -1,0 +1,354 @@
+"""DynamoDB implementation of the points ports (see docs/table-design.md, "Points").
+
+Every table call of the points feature goes through these classes, so a test or a benchmark can count
+them by wrapping `table` and `table.meta.client`."""
+from __future__ import annotations
+
+import time
+import zlib
+from datetime import date, datetime, timezone
+from typing import Any, Iterator
+
+from boto3.dynamodb.conditions import Key
+
+from loyalty.platform.dynamo import (
+    PROFILE, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
+    member_pk, plain, strip_keys,
+)
+from loyalty.platform.cursor import decode_cursor, encode_cursor
+from loyalty.platform.outbox import outbox_puts
+from loyalty.platform.stores import store_key
+from loyalty.kernel.errors import InvalidInput
+from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
+from loyalty.kernel.stores import Store
+from loyalty.points.ledger import LedgerEntry, PointsBalance
+from loyalty.points.ports import (
+    CounterIncrement, MemberFacts, PendingLot, PurchaseRecord, Snapshot, StaleSnapshot, StoredClaim, WritePlan,
+)
+from loyalty.points.program import DEFAULT_RULES, ProgramRules, ProgramRulesInput
+
+BALANCE = "POINTS"
+LEDGER = "LEDGER#"
+ACTIVATION_SHARDS = 8  # pending lots of one activation date spread over this many GSI1 partitions
+# Per-line guards on a return fit DynamoDB's 4 KB expression limit up to this many changed lines;
+# beyond it the purchase's version condition alone guards the write (it covers every line).
+LINE_GUARDS = 60
+
+
+def balance_key(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": BALANCE}
+
+
+def ledger_key(member_id: str, seq: int) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{LEDGER}{seq:012d}"}
+
+
+def purchase_key(member_id: str, store_id: str, order_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"PURCHASE#{store_id}#{order_id}"}
+
+
+def lot_key(member_id: str, lot_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"LOT#{lot_id}"}
+
+
+def counter_key(member_id: str, counter: CounterIncrement) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"ACTIVITY#{counter.activity_type}#{counter.per.upper()}#{counter.period}"}
+
+
+def activation_partition(day: date, shard: int) -> str:
+    return f"PENDING#{day.isoformat()}#{shard}"
+
+
+def activation_shard(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % ACTIVATION_SHARDS
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _key_tuple(key: dict[str, str]) -> tuple[str, str]:
+    return key["PK"], key["SK"]
+
+
+class DynamoPointsRepository:
+    BATCH_GET_ATTEMPTS = 6
+
+    def __init__(self, table):
+        self._table = table
+        self._client = table.meta.client
+        self._name = table.name
+
+    # -- reads ----------------------------------------------------------------------------------
+    def load(self, member_id: str, *, member: bool = False, store_ids: tuple[str, ...] = (),
+             purchase: tuple[str, str] | None = None, lot_id: str | None = None,
+             claim: tuple[str, str] | None = None) -> Snapshot:
+        wanted = {"balance": balance_key(member_id)}
+        if member:
+            wanted["member"] = {"PK": member_pk(member_id), "SK": PROFILE}
+        for store_id in store_ids:
+            wanted[f"store:{store_id}"] = store_key(store_id)
+        if purchase is not None:
+            wanted["purchase"] = purchase_key(member_id, *purchase)
+        if lot_id is not None:
+            wanted["lot"] = lot_key(member_id, lot_id)
+        if claim is not None:
+            wanted["claim"] = idempotency_key(*claim)
+        found = self._batch_get(list(wanted.values()))
+
+        def item(name: str) -> dict | None:
+            raw = found.get(_key_tuple(wanted[name]))
+            return plain(strip_keys(raw)) if raw else None
+
+        balance = item("balance")
+        snapshot = Snapshot(balance=PointsBalance.model_validate(balance) if balance
+                            else PointsBalance(member_id=member_id))
+        if member and (facts := item("member")):
+            snapshot.member = MemberFacts.model_validate(facts)
+        for store_id in store_ids:
+            if store := item(f"store:{store_id}"):
+                snapshot.stores[store_id] = Store.model_validate(store)
+        if purchase is not None and (record := item("purchase")):
+            snapshot.purchase = PurchaseRecord.model_validate(record)
+        if lot_id is not None and (lot := item("lot")):
+            snapshot.lot = PendingLot.model_validate(lot)
+        if claim is not None and (stored := found.get(_key_tuple(wanted["claim"]))):
+            snapshot.claim = StoredClaim(request_hash=stored["request_hash"], response=plain(stored["response"]))
+        return snapshot
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict]:
+        unique = list({_key_tuple(k): k for k in keys}.values())
+        request = {self._name: {"Keys": unique, "ConsistentRead": True}}
+        found: dict[tuple[str, str], dict] = {}
+        for attempt in range(self.BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(self._name, []):
+                found[(raw["PK"], raw["SK"])] = raw
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(0.02 * (2**attempt))
+        raise RuntimeError("DynamoDB left keys unprocessed after several attempts")
+
+    def member_exists(self, member_id: str) -> bool:
+        key = {"PK": member_pk(member_id), "SK": PROFILE}
+        return "Item" in self._table.get_item(Key=key, ProjectionExpression="PK")
+
+    def get_balance(self, member_id: str) -> PointsBalance | None:
+        item = self._table.get_item(Key=balance_key(member_id)).get("Item")
+        return PointsBalance.model_validate(plain(strip_keys(item))) if item else None
+
+    def ledger_page(self, member_id: str, limit: int, cursor: str | None) -> tuple[list[LedgerEntry], str | None]:
+        start_key = decode_cursor(cursor) if cursor else None
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(member_pk(member_id)) & Key("SK").begins_with(LEDGER),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,  # one more than asked tells whether another page exists
+        }
+        if start_key is not None:
+            if (set(start_key) != {"PK", "SK"} or start_key["PK"] != member_pk(member_id)
+                    or not str(start_key["SK"]).startswith(LEDGER)):
+                raise InvalidInput("this cursor does not belong to this member's ledger", field="cursor")
+            query["ExclusiveStartKey"] = start_key
+        items = self._table.query(**query)["Items"]
+        entries = [LedgerEntry.model_validate(plain(strip_keys(i))) for i in items[:limit]]
+        more = len(items) > limit
+        return entries, (encode_cursor(ledger_key(member_id, entries[-1].seq)) if more and entries else None)
+
+    def due_lots(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
+        upper = f"{utc_text(now)}#~"  # '~' sorts after every member and lot id character
+        for shard in range(ACTIVATION_SHARDS):
+            query: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": Key("GSI1PK").eq(activation_partition(day, shard)) & Key("GSI1SK").lte(upper),
+            }
+            while True:
+                response = self._table.query(**query)
+                for item in response["Items"]:
+                    yield item["member_id"], item["lot_id"]
+                if "LastEvaluatedKey" not in response:
+                    break
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def activation_watermark(self) -> date | None:
+        item = self._table.get_item(Key=_WATERMARK_KEY, ConsistentRead=True).get("Item")
+        return date.fromisoformat(item["done_before"]) if item else None
+
+    def set_activation_watermark(self, day: date) -> None:
+        try:
+            self._table.put_item(
+                Item={**_WATERMARK_KEY, "entity": "job_watermark", "done_before": day.isoformat()},
+                ConditionExpression="attribute_not_exists(PK) OR #d <= :day",
+                ExpressionAttributeNames={"#d": "done_before"},
+                ExpressionAttributeValues={":day": day.isoformat()},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # another run already moved it further
+
+    # -- the one write --------------------------------------------------------------------------
+    def commit(self, plan: WritePlan) -> None:
+        member_id = plan.balance_after.member_id
+        items: list[dict[str, Any]] = []
+        failures: dict[int, Any] = {}
+        claim_index = None
+
+        def stale(_old):
+            raise StaleSnapshot()
+
+        if plan.claim is not None:
+            claim_index = len(items)
+            items.append(idempotency_put(self._name, plan.claim))
+
+        failures[len(items)] = stale
+        items.append(self._put_balance(plan.balance_before, plan.balance_after))
+        for entry in plan.entries:
+            failures[len(items)] = stale
+            items.append(self._put_new({**ledger_key(member_id, entry.seq), "entity": "ledger_entry",
+                                        "member_id": member_id, **drop_none(entry.model_dump(mode="json"))}))
+        if plan.new_purchase is not None:
+            record = plan.new_purchase
+            items.append(self._put_new({**purchase_key(member_id, record.store_id, record.order_id),
+                                        "entity": "purchase", **drop_none(record.model_dump(mode="json"))}))
+        if plan.purchase_returned is not None:
+            failures[len(items)] = stale
+            items.append(self._update_returned(*plan.purchase_returned))
+        if plan.new_lot is not None:
+            items.append(self._put_new(self._lot_item(plan.new_lot)))
+        if plan.lot_change is not None:
+            lot, left = plan.lot_change
+            failures[len(items)] = stale
+            items.append(self._change_lot(lot, left))
+        if plan.lot_activated is not None:
+            failures[len(items)] = stale
+            items.append(self._change_lot(plan.lot_activated, 0))
+        for counter in plan.counters:
+            failures[len(items)] = _cap_reached(counter)
+            items.append(self._count(member_id, counter))
+        items += outbox_puts(self._name, plan.events)
+        Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures).commit()
+
+    def _put_balance(self, before: PointsBalance, after: PointsBalance) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": self._name,
+            "Item": {**balance_key(after.member_id), "entity": "points_balance", **drop_none(after.model_dump(mode="json"))},
+        }
+        return {"Put": conditioned_on_version(put, before.version)}
+
+    def _update_returned(self, before: PurchaseRecord, after: PurchaseRecord) -> dict[str, Any]:
+        """New returned quantities, guarded twice: the version read (the claw-back maths used it) and,
+        per changed line, that the units returned so far still leave room for this return."""
+        names = {"#v": "version", "#l": "lines", "#rp": "returned_points"}
+        values: dict[str, Any] = {":v": before.version, ":nv": after.version, ":rp": after.returned_points,
+                                  ":lines": drop_none(after.model_dump(mode="json")["lines"])}
+        conditions = ["#v = :v"]
+        changed = [i for i, (old, new) in enumerate(zip(before.lines, after.lines)) if new.returned != old.returned]
+        if changed and len(changed) <= LINE_GUARDS:
+            names["#r"] = "returned"
+            for index in changed:
+                old, new = before.lines[index], after.lines[index]
+                values[f":room{index}"] = new.quantity - (new.returned - old.returned)
+                conditions.append(f"#l[{index}].#r <= :room{index}")
+        return {"Update": {
+            "TableName": self._name,
+            "Key": purchase_key(before.member_id, before.store_id, before.order_id),
+            "UpdateExpression": "SET #v = :nv, #rp = :rp, #l = :lines",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }}
+
+    def _lot_item(self, lot: PendingLot) -> dict[str, Any]:
+        return {
+            **lot_key(lot.member_id, lot.lot_id), "entity": "pending_lot",
+            "GSI1PK": activation_partition(lot.activates_at.astimezone(timezone.utc).date(), activation_shard(lot.member_id)),
+            "GSI1SK": f"{utc_text(lot.activates_at)}#{lot.member_id}#{lot.lot_id}",
+            **drop_none(lot.model_dump(mode="json")),
+        }
+
+    def _change_lot(self, lot: PendingLot, points_left: int) -> dict[str, Any]:
+        """Shrink a lot (a return took some of it) or delete it (fully returned or activated): only if
+        it still holds what was read, so activation and claw-back never both spend the same points."""
+        guard = {
+            "ConditionExpression": "attribute_exists(PK) AND #p = :read",
+            "ExpressionAttributeNames": {"#p": "points"},
+            "ExpressionAttributeValues": {":read": lot.points},
+        }
+        key = lot_key(lot.member_id, lot.lot_id)
+        if points_left <= 0:
+            return {"Delete": {"TableName": self._name, "Key": key, **guard}}
+        guard["ExpressionAttributeValues"][":left"] = points_left
+        return {"Update": {"TableName": self._name, "Key": key, "UpdateExpression": "SET #p = :left", **guard}}
+
+    def _count(self, member_id: str, counter: CounterIncrement) -> dict[str, Any]:
+        return {"Update": {
+            "TableName": self._name,
+            "Key": counter_key(member_id, counter),
+            "UpdateExpression": "ADD #n :one SET #e = :entity, #x = :exp",
+            "ConditionExpression": "attribute_not_exists(#n) OR #n < :cap",
+            "ExpressionAttributeNames": {"#n": "count", "#e": "entity", "#x": "expires_at"},
+            "ExpressionAttributeValues": {":one": 1, ":cap": counter.cap, ":entity": "activity_counter",
+                                          ":exp": epoch_seconds(counter.keep_until)},
+        }}
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self._name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+_WATERMARK_KEY = {"PK": "JOB#points_activation", "SK": "WATERMARK"}
+
+
+def _cap_reached(counter: CounterIncrement):
+    def raise_cap(_old):
+        period = counter.per
+        raise ActivityCapReached(
+            f"{counter.activity_type} earns points at most {counter.cap} time(s) per {period}",
+            field="type", details={"type": counter.activity_type, "cap": counter.cap, "per": period},
+        )
+    return raise_cap
+
+
+class DynamoProgramRulesRepository:
+    """The program rules item, cached per container for `ttl_seconds` (rules change rarely; a change
+    reaches every container within that time)."""
+
+    KEY = {"PK": "PROGRAM", "SK": "RULES"}
+
+    def __init__(self, table, ttl_seconds: float = 60.0):
+        self._table = table
+        self._ttl = ttl_seconds
+        self._cached: ProgramRules | None = None
+        self._loaded_at = 0.0
+
+    def current(self) -> ProgramRules:
+        if self._cached is not None and time.monotonic() - self._loaded_at < self._ttl:
+            return self._cached
+        item = self._table.get_item(Key=self.KEY).get("Item")
+        rules = DEFAULT_RULES if item is None else \
+            ProgramRules.model_validate({**plain(item["rules"]), "version": int(item["version"])})
+        self._cached, self._loaded_at = rules, time.monotonic()
+        return rules
+
+    def replace(self, rules: ProgramRulesInput, *, changed_by: str, at: datetime) -> ProgramRules:
+        stored = ProgramRules.model_validate({**rules.model_dump(), "version": rules.version + 1})
+        body = stored.model_dump(mode="json", exclude={"version"})
+        audit = {"updated_at": at.isoformat(), "updated_by": changed_by}
+        put: dict[str, Any] = {"TableName": self._table.name,
+                               "Item": {**self.KEY, "entity": "program_rules", "version": stored.version,
+                                        "rules": body, **audit}}
+        conditioned_on_version(put, rules.version)
+        history = {"PK": "PROGRAM", "SK": f"RULES#v{stored.version:06d}", "entity": "program_rules_version",
+                   "version": stored.version, "rules": body, **audit}
+
+        def moved_on(_old):
+            raise RulesVersionConflict(
+                f"the rules changed since version {rules.version}; reload them and apply your change again",
+                field="version")
+
+        Transaction(self._table.meta.client, [
+            {"Put": put},
+            {"Put": {"TableName": self._table.name, "Item": history, "ConditionExpression": "attribute_not_exists(PK)"}},
+        ], failures={0: moved_on, 1: moved_on}).commit()
+        self._cached, self._loaded_at = stored, time.monotonic()
+        return stored
+

@@ -1,0 +1,49 @@
+"""Errors of earning, returns, adjustments and the program rules."""
+from __future__ import annotations
+
+from loyalty.kernel.errors import BusinessRuleViolation, ConcurrentUpdate, Conflict, InvalidInput, NotFound
+
+
+class InsufficientPoints(Conflict):
+    code = "INSUFFICIENT_POINTS"
+
+
+# -- points -------------------------------------------------------------------------------------------
+class PurchaseNotFound(NotFound):
+    code = "PURCHASE_NOT_FOUND"
+
+
+class UnsupportedCurrency(InvalidInput):
+    code = "UNSUPPORTED_CURRENCY"
+
+
+class UnknownActivityType(InvalidInput):
+    code = "UNKNOWN_ACTIVITY_TYPE"
+
+
+class RulesVersionConflict(ConcurrentUpdate):
+    """The program rules changed since the version the editor started from."""
+
+    code = "RULES_VERSION_CONFLICT"
+
+
+class SubmittedTooLate(BusinessRuleViolation):
+    """An offline purchase (or activity) posted after the program's late-posting window."""
+
+    code = "SUBMITTED_TOO_LATE"
+
+
+class OccurredInFuture(BusinessRuleViolation):
+    code = "OCCURRED_IN_FUTURE"
+
+
+class ReturnExceedsPurchase(BusinessRuleViolation):
+    code = "RETURN_EXCEEDS_PURCHASE"
+
+
+class ActivityCapReached(BusinessRuleViolation):
+    code = "ACTIVITY_CAP_REACHED"
+
+
+class ReturnBeforePurchase(BusinessRuleViolation):
+    code = "RETURN_BEFORE_PURCHASE"

@@ -1,0 +1,58 @@
+"""Events of the points capability (source loyalty.points)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from loyalty.kernel.events import DomainEvent
+
+
+class PointsEvent(DomainEvent):
+    source: ClassVar[str] = "loyalty.points"
+    member_id: str
+
+
+class PointsEarned(PointsEvent):
+    """Points credited to a member: a purchase, an activity, a welcome or referral bonus."""
+
+    kind: str = Field(description="purchase, activity, welcome, referral")
+    reference_id: str = Field(description="The order, activity or member the points are for")
+    points: int
+    pending: bool = Field(description="True while the points wait out the return window")
+    debt_repaid: int
+    store_id: str | None = None
+    activity_type: str | None = None
+
+    @classmethod
+    def of(cls, at: datetime, member_id: str, kind: str, reference_id: str, store_id: str | None, points: int, *,
+           pending: bool, debt_repaid: int, activity_type: str | None = None) -> "PointsEarned":
+        return cls(occurred_at=at, member_id=member_id, kind=kind, reference_id=reference_id, points=points,
+                   pending=pending, debt_repaid=debt_repaid, store_id=store_id, activity_type=activity_type)
+
+
+class PointsReturned(PointsEvent):
+    """Points clawed back for returned goods; what the balance could not cover became debt."""
+
+    return_id: str
+    order_id: str
+    store_id: str
+    returning_store_id: str
+    points: int
+    debt_added: int
+
+
+class PointsActivated(PointsEvent):
+    """A purchase's pending points became available after the return window."""
+
+    lot_id: str
+    points: int
+
+
+class PointsAdjusted(PointsEvent):
+    """The back office corrected a member's points."""
+
+    adjustment_id: str
+    points: int
+    client_id: str

@@ -1,0 +1,273 @@
+"""A member's points balance and the ledger entries that explain every change to it.
+
+The balance holds counters only (and a bounded map of expiry-month buckets); history lives in ledger
+entries, one item each. Every change is computed here, on a draft, and written with its entries in one
+transaction. For every entry `points == available_change + pending_change`, and over a member's whole
+ledger the changes sum to the balance: available, pending and debt alike."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Callable
+
+from pydantic import BaseModel, Field
+
+from loyalty.points.errors import InsufficientPoints
+from loyalty.kernel.ids import new_id
+from loyalty.points.program import DebtPolicy, ProgramRules
+
+EXPIRING_SOON_DAYS = 90
+
+
+class EntryType(str, Enum):
+    EARN = "earn"
+    RETURN = "return"
+    ACTIVITY = "activity"
+    WELCOME = "welcome"
+    REFERRAL = "referral"
+    ADJUSTMENT = "adjustment"
+    ACTIVATION = "activation"
+    DEBT_REPAYMENT = "debt_repayment"
+    EXPIRY = "expiry"
+
+
+class Reference(BaseModel):
+    kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry")
+    id: str
+
+
+class LedgerEntry(BaseModel):
+    entry_id: str
+    seq: int = Field(description="Position in the member's ledger; newest is highest")
+    type: EntryType
+    points: int = Field(description="Change to the member's points (available + pending)")
+    available_change: int
+    pending_change: int
+    debt_change: int
+    balance_after: int = Field(description="Available points after this entry")
+    pending_after: int
+    debt_after: int
+    store_id: str | None = None
+    reference: Reference
+    reason: str
+    occurred_at: datetime
+    recorded_at: datetime
+    client_id: str | None = None
+
+    def view(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class PointsBalance(BaseModel):
+    member_id: str
+    available: int = 0
+    pending: int = 0
+    debt: int = 0
+    lifetime_earned: int = 0
+    purchase_count: int = 0
+    buckets: dict[str, int] = Field(default_factory=dict, description="Expiry month (YYYY-MM) -> available points")
+    version: int = Field(default=0, description="0 while nothing is stored; each write adds one")
+    ledger_seq: int = 0
+    updated_at: datetime | None = None
+
+    def summary(self) -> dict:
+        return {"available": self.available, "pending": self.pending, "debt": self.debt}
+
+    def view(self, today: date) -> dict:
+        horizon = today + timedelta(days=EXPIRING_SOON_DAYS)
+        soon = [{"expires_on": month_end(month).isoformat(), "points": points}
+                for month, points in sorted(self.buckets.items()) if points > 0 and month_end(month) <= horizon]
+        view = {"member_id": self.member_id, **self.summary(), "lifetime_earned": self.lifetime_earned,
+                "expiring_soon": soon}
+        if self.updated_at is not None:
+            view["updated_at"] = self.updated_at.isoformat()
+        return view
+
+
+def expiry_month(earned_on: date, months: int) -> str:
+    """Points earned in a month expire at the end of the Nth month after it."""
+    index = earned_on.year * 12 + earned_on.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_end(month: str) -> date:
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year, number, calendar.monthrange(year, number)[1])
+
+
+@dataclass(frozen=True)
+class Credit:
+    points: int
+    to_available: int
+    to_pending: int
+    debt_repaid: int
+
+
+@dataclass(frozen=True)
+class ClawBack:
+    points: int
+    from_pending: int
+    from_available: int
+    debt_added: int
+
+
+class BalanceDraft:
+    """A balance being changed: apply operations, then take `balance` and `entries` to the writer.
+
+    Points whose expiry month has ended are expired first (lazily, by the next write), so the bucket
+    map holds only live months and stays bounded."""
+
+    def __init__(self, balance: PointsBalance, *, rules: ProgramRules, now: datetime,
+                 new_entry_id: Callable[[], str] = lambda: new_id("led")):
+        self.before = balance
+        self.balance = balance.model_copy(deep=True)
+        self.entries: list[LedgerEntry] = []
+        self._rules = rules
+        self._now = now
+        self._new_entry_id = new_entry_id
+        self._zone = rules.zone()
+        self.today = now.astimezone(self._zone).date()
+        self._expire_due()
+
+    # -- operations -----------------------------------------------------------------------------
+    def credit(self, points: int, *, entry_type: EntryType, reference: Reference, reason: str, occurred_at: datetime,
+               store_id: str | None = None, pending: bool = False, counts_as_earned: bool = True,
+               client_id: str | None = None) -> Credit:
+        """Add earned points (to pending when they wait out a return window); outstanding debt is paid first."""
+        if points < 0:
+            raise ValueError("credit takes a non-negative number of points")
+        month = self._expiry_month(occurred_at)
+        if pending:
+            self._entry(entry_type, pending_change=points, reference=reference, reason=reason,
+                        occurred_at=occurred_at, store_id=store_id, client_id=client_id, month=month)
+        else:
+            self._entry(entry_type, available_change=points, reference=reference, reason=reason,
+                        occurred_at=occurred_at, store_id=store_id, client_id=client_id, month=month)
+        if counts_as_earned:
+            self.balance.lifetime_earned += points
+        repaid = self._repay_debt(points, pending=pending, reference=reference, occurred_at=occurred_at,
+                                  store_id=store_id, month=month)
+        kept = points - repaid
+        return Credit(points=points, to_available=0 if pending else kept, to_pending=kept if pending else 0,
+                      debt_repaid=repaid)
+
+    def claw_back(self, points: int, *, pending_available: int, reference: Reference, reason: str,
+                  occurred_at: datetime, store_id: str | None) -> ClawBack:
+        """Take back returned points: from the purchase's still-pending points first, then from available;
+        what the balance cannot cover becomes debt (or a negative balance, as the program says)."""
+        from_pending = min(pending_available, points)
+        rest = points - from_pending
+        if self._rules.debt_policy == DebtPolicy.DEBT:
+            from_available = min(max(self.balance.available, 0), rest)
+            debt_added = rest - from_available
+        else:
+            from_available, debt_added = rest, 0
+        self._entry(EntryType.RETURN, pending_change=-from_pending, available_change=-from_available,
+                    debt_change=debt_added, reference=reference, reason=reason, occurred_at=occurred_at,
+                    store_id=store_id)
+        self.balance.lifetime_earned -= points
+        return ClawBack(points=points, from_pending=from_pending, from_available=from_available, debt_added=debt_added)
+
+    def activate(self, points: int, *, earned_at: datetime, reference: Reference, store_id: str | None) -> int:
+        """Move a lot from pending to available; debt is paid first. Returns the points made available."""
+        month = self._expiry_month(earned_at)
+        self._entry(EntryType.ACTIVATION, pending_change=-points, available_change=points, reference=reference,
+                    reason="return window over: points now available", occurred_at=self._now,
+                    store_id=store_id, month=month)
+        repaid = self._repay_debt(points, pending=False, reference=reference, occurred_at=self._now,
+                                  store_id=store_id, month=month)
+        return points - repaid
+
+    def adjust(self, points: int, *, reference: Reference, reason: str, client_id: str,
+               store_id: str | None) -> Credit:
+        """A back-office correction. Taking points away may not take available below zero."""
+        if points > 0:
+            return self.credit(points, entry_type=EntryType.ADJUSTMENT, reference=reference, reason=reason,
+                               occurred_at=self._now, store_id=store_id, counts_as_earned=False,
+                               client_id=client_id)
+        if self.balance.available + points < 0:
+            raise InsufficientPoints(
+                f"the member has {max(self.balance.available, 0)} available points; cannot take {-points}",
+                field="points", details={"available": self.balance.available},
+            )
+        self._entry(EntryType.ADJUSTMENT, available_change=points, reference=reference, reason=reason,
+                    occurred_at=self._now, store_id=store_id, client_id=client_id)
+        return Credit(points=points, to_available=points, to_pending=0, debt_repaid=0)
+
+    def finish(self) -> PointsBalance:
+        self.balance.version = self.before.version + 1
+        self.balance.updated_at = self._now
+        return self.balance
+
+    # -- internals ------------------------------------------------------------------------------
+    def _expiry_month(self, earned_at: datetime) -> str | None:
+        if self._rules.expiry_months is None:
+            return None
+        return expiry_month(earned_at.astimezone(self._zone).date(), self._rules.expiry_months)
+
+    def _expire_due(self) -> None:
+        """One entry for every month that has ended (however long the member was away)."""
+        due = sorted(m for m in self.balance.buckets if month_end(m) < self.today)
+        points = sum(self.balance.buckets[m] for m in due)
+        if not due:
+            return
+        if points <= 0:
+            for month in due:
+                del self.balance.buckets[month]
+            return
+        last = due[-1]
+        ends = datetime.combine(month_end(last), time(23, 59, 59), tzinfo=self._zone)
+        months = last if len(due) == 1 else f"{due[0]} to {last}"
+        self._entry(EntryType.EXPIRY, available_change=-points, reference=Reference(kind="expiry", id=last),
+                    reason=f"points expiring at the end of {months} expired", occurred_at=ends)
+
+    def _repay_debt(self, points: int, *, pending: bool, reference: Reference, occurred_at: datetime,
+                    store_id: str | None, month: str | None) -> int:
+        repaid = min(self.balance.debt, points)
+        if repaid <= 0:
+            return 0
+        changes = {"pending_change": -repaid} if pending else {"available_change": -repaid}
+        self._entry(EntryType.DEBT_REPAYMENT, **changes, debt_change=-repaid, reference=reference,
+                    reason=f"{repaid} points repay debt from earlier returns", occurred_at=occurred_at,
+                    store_id=store_id, month=month)
+        return repaid
+
+    def _entry(self, entry_type: EntryType, *, reference: Reference, reason: str, occurred_at: datetime,
+               available_change: int = 0, pending_change: int = 0, debt_change: int = 0,
+               store_id: str | None = None, client_id: str | None = None, month: str | None = None) -> LedgerEntry:
+        b = self.balance
+        before_available = b.available
+        b.available += available_change
+        b.pending += pending_change
+        b.debt += debt_change
+        self._rebucket(before_available, b.available, month)
+        b.ledger_seq += 1
+        entry = LedgerEntry(
+            entry_id=self._new_entry_id(), seq=b.ledger_seq, type=entry_type,
+            points=available_change + pending_change, available_change=available_change,
+            pending_change=pending_change, debt_change=debt_change, balance_after=b.available,
+            pending_after=b.pending, debt_after=b.debt, store_id=store_id, reference=reference, reason=reason,
+            occurred_at=occurred_at, recorded_at=self._now, client_id=client_id,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def _rebucket(self, before: int, after: int, month: str | None) -> None:
+        """Keep the buckets summing to the positive part of `available`: gains go to the earning's
+        expiry month, losses come out of the soonest-expiring months first."""
+        buckets = self.balance.buckets
+        change = max(after, 0) - max(before, 0)
+        if change > 0 and month is not None:
+            buckets[month] = buckets.get(month, 0) + change
+        elif change < 0:
+            to_remove = -change
+            for key in sorted(buckets):
+                take = min(buckets[key], to_remove)
+                buckets[key] -= take
+                to_remove -= take
+                if buckets[key] == 0:
+                    del buckets[key]
+                if to_remove == 0:
+                    break

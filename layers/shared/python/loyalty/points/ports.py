@@ -1,0 +1,144 @@
+"""What the points use cases read and write, as records, and the ports (Protocols) that do it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Literal, Protocol
+
+from pydantic import BaseModel
+
+from loyalty.kernel.events import DomainEvent
+from loyalty.kernel.idempotency import IdempotencyClaim
+from loyalty.kernel.stores import Store
+from loyalty.points.earning import PurchasedLine
+from loyalty.points.ledger import LedgerEntry, PointsBalance, Reference
+from loyalty.points.program import ProgramRules, ProgramRulesInput
+
+
+class MemberFacts(BaseModel):
+    """The little of a member that earning needs."""
+
+    member_id: str
+    tier: str = "base"
+    referred_by: str | None = None
+    status: str = "active"
+
+
+class PurchaseRecord(BaseModel):
+    member_id: str
+    order_id: str
+    store_id: str
+    channel: str
+    occurred_at: datetime
+    currency: str
+    total: Decimal
+    payment_method: str
+    points: int
+    returned_points: int = 0
+    lines: list[PurchasedLine]
+    lot_id: str | None = None
+    rules_version: int
+    recorded_at: datetime
+    version: int = 1
+
+
+class PendingLot(BaseModel):
+    """Points waiting out a return window. One item per purchase; found by the job through its activation date."""
+
+    lot_id: str
+    member_id: str
+    points: int
+    activates_at: datetime
+    earned_at: datetime
+    store_id: str | None = None
+    source: Reference
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    request_hash: str
+    response: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """Everything one operation reads, in one round trip."""
+
+    balance: PointsBalance
+    member: MemberFacts | None = None
+    stores: dict[str, Store] = field(default_factory=dict)
+    purchase: PurchaseRecord | None = None
+    lot: PendingLot | None = None
+    claim: StoredClaim | None = None
+
+
+@dataclass(frozen=True)
+class CounterIncrement:
+    """Count one more activity in a member/type/period counter, refused once it reaches `cap`."""
+
+    activity_type: str
+    per: Literal["day", "month"]
+    period: str  # the local day (2026-11-18) or month (2026-11) counted
+    cap: int
+    keep_until: date  # a counter is only needed while its period can still be posted to
+
+
+@dataclass
+class WritePlan:
+    """One transaction: the balance (conditioned on the version read), its new ledger entries and
+    whatever else the operation changes. `claim` makes the whole write happen at most once."""
+
+    balance_before: PointsBalance
+    balance_after: PointsBalance
+    entries: list[LedgerEntry]
+    claim: IdempotencyClaim | None = None
+    new_purchase: PurchaseRecord | None = None
+    purchase_returned: tuple[PurchaseRecord, PurchaseRecord] | None = None  # (as read, after the return)
+    new_lot: PendingLot | None = None
+    lot_change: tuple[PendingLot, int] | None = None  # (as read, points left; 0 deletes it)
+    lot_activated: PendingLot | None = None
+    counters: list[CounterIncrement] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)  # written to the outbox in the same transaction
+
+
+class StaleSnapshot(Exception):
+    """Something read for the operation changed before the write: read again and recompute."""
+
+
+class PointsRepository(Protocol):
+    def load(self, member_id: str, *, member: bool = False, store_ids: tuple[str, ...] = (),
+             purchase: tuple[str, str] | None = None, lot_id: str | None = None,
+             claim: tuple[str, str] | None = None) -> Snapshot:
+        """Read the balance and the named items in ONE round trip (consistent reads)."""
+
+    def commit(self, plan: WritePlan) -> None:
+        """Write the plan in ONE transaction. Raises StaleSnapshot when the balance, purchase or lot
+        changed since read, IdempotentReplay / IdempotencyKeyReused when the claim exists,
+        ActivityCapReached when a counter is full."""
+
+    def member_exists(self, member_id: str) -> bool: ...
+
+    def get_balance(self, member_id: str) -> PointsBalance | None: ...
+
+    def ledger_page(self, member_id: str, limit: int, cursor: str | None) -> tuple[list[LedgerEntry], str | None]:
+        """Up to `limit` entries newest first, after `cursor` when given; and the cursor to continue
+        from when more remain. Raises InvalidInput when `cursor` is not one of this member's ledger."""
+
+    def due_lots(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
+        """(member_id, lot_id) of lots due by `now` whose activation date is `day`, over every shard."""
+
+    def activation_watermark(self) -> date | None: ...
+
+    def set_activation_watermark(self, day: date) -> None: ...
+
+
+class ProgramRulesRepository(Protocol):
+    def current(self) -> ProgramRules:
+        """The stored rules (may be cached briefly), or the defaults when none were stored."""
+
+    def replace(self, rules: ProgramRulesInput, *, changed_by: str, at: datetime) -> ProgramRules:
+        """Store `rules` as version rules.version + 1 if the stored version is still rules.version."""
+
+
+ShouldContinue = Callable[[], bool]

@@ -1,0 +1,145 @@
+"""What the points use cases answer: each model is also the OpenAPI schema of its response, and what a
+replay of the same request answers (stored with the operation's idempotency claim)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from loyalty.kernel.models import IsoDateTime, Result
+from loyalty.points.ledger import LedgerEntry
+
+
+class BalanceSummary(Result):
+    available: int = Field(description="Points the member can spend now")
+    pending: int = Field(description="Points waiting out the return window")
+    debt: int = Field(description="Points owed after returns the balance could not cover; repaid first")
+
+
+class ExpiringPoints(Result):
+    expires_on: date
+    points: int
+
+
+class PointsView(BalanceSummary):
+    member_id: str
+    lifetime_earned: int
+    expiring_soon: list[ExpiringPoints]
+    updated_at: IsoDateTime | None = None
+
+
+class LinePoints(Result):
+    sku: str
+    quantity: int
+    points: int
+
+
+class Multiplier(Result):
+    kind: Literal["category", "tier", "promotion"]
+    factor: str = Field(description="Decimal factor, e.g. 1.5")
+    points: int = Field(description="Whole points this step adds")
+    category: str | None = None
+    tier: str | None = None
+    promotion_id: str | None = None
+
+
+class Bonus(Result):
+    kind: Literal["sku", "promotion"]
+    points: int
+    sku: str | None = None
+    points_per_unit: int | None = None
+    quantity: int | None = None
+    promotion_id: str | None = None
+
+
+class PointsBreakdown(Result):
+    eligible_spend: str
+    excluded_spend: str
+    base_rate: str
+    base: int
+    multipliers: list[Multiplier]
+    bonuses: list[Bonus]
+    subtotal: int
+    cap_applied: bool
+    cap_points_removed: int
+    local_date: str
+
+
+class PurchaseResult(Result):
+    member_id: str
+    order_id: str
+    store_id: str
+    occurred_at: IsoDateTime
+    points: int
+    status: Literal["pending", "available"]
+    activates_at: IsoDateTime | None = Field(default=None, description="When pending points become available")
+    breakdown: PointsBreakdown
+    lines: list[LinePoints]
+    debt_repaid: int
+    first_purchase: bool
+    rules_version: int
+    balance: BalanceSummary
+    entry_ids: list[str]
+
+
+class ReturnResult(Result):
+    member_id: str
+    return_id: str
+    order_id: str
+    store_id: str
+    returning_store_id: str
+    occurred_at: IsoDateTime
+    points: int = Field(description="Points clawed back")
+    from_pending: int
+    from_available: int
+    debt_added: int
+    lines: list[LinePoints]
+    balance: BalanceSummary
+    entry_ids: list[str]
+
+
+class ActivityResult(Result):
+    member_id: str
+    activity_id: str
+    type: str
+    store_id: str | None = None
+    occurred_at: IsoDateTime
+    local_date: str
+    points: int
+    debt_repaid: int
+    balance: BalanceSummary
+    entry_ids: list[str]
+
+
+class BonusResult(Result):
+    member_id: str
+    type: str
+    points: int
+    debt_repaid: int
+    balance: BalanceSummary
+    entry_ids: list[str]
+
+
+class AdjustmentResult(Result):
+    member_id: str
+    adjustment_id: str
+    points: int
+    reason: str
+    client_id: str
+    debt_repaid: int
+    balance: BalanceSummary
+    entry_ids: list[str]
+
+
+class LedgerPage(Result):
+    member_id: str
+    items: list[LedgerEntry]
+    next_cursor: str | None = Field(default=None, description="Pass back as cursor for the next page")
+
+
+class ActivationRun(Result):
+    activated: int
+    skipped: int
+    failed: int
+    complete: bool
