@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install run test test-fast synth layers openapi invoke keys clean bench
+.PHONY: install run test test-fast synth layers openapi events invoke keys clean bench
 
 install: $(VENV)/.installed node_modules/.installed .build/java.ok layers
 
@@ -61,6 +61,9 @@ synth: install
 
 openapi: install
 	$(PY) -m local.openapi --write docs/openapi.json
+
+events: install
+	$(PY) -m local.event_catalogue --write docs/events
 
 # make invoke FUNCTION=members EVENT=events/members/enroll.json   (against a running `make run`)
 invoke:

@@ -1,0 +1,14 @@
+"""The event catalogue: every domain event the platform publishes, by capability. Like wiring, this
+module may name every capability; docs/events/ is generated from it (`make events`)."""
+from __future__ import annotations
+
+from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, FeedbackReceived, FeedbackResolved
+from loyalty.kernel.events import DomainEvent
+from loyalty.members.events import MemberEnrolled, MemberProfileChanged
+from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
+
+EVENTS: tuple[type[DomainEvent], ...] = (
+    MemberEnrolled, MemberProfileChanged,
+    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted,
+    FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
+)
