@@ -7,6 +7,7 @@ from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
 from loyalty.feedback.domain import FeedbackSubmission
 from loyalty.feedback.results import FeedbackAccepted
+from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
 
 logger = Logger()
@@ -33,4 +34,5 @@ def submit(submission: FeedbackSubmission):
     return json_response(202, result)
 
 
-app, handler = api_handler(router, logger, tracer, metrics)
+SCOPES = {"POST /v1/feedback": Scope.FEEDBACK_WRITE}
+app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -16,6 +16,7 @@ from loyalty.feedback.domain import (
 from loyalty.feedback.config import FeedbackConfigUpdate
 from loyalty.feedback.report import ReportQuery
 from loyalty.feedback.results import FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView
+from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
 
 logger = Logger()
@@ -145,4 +146,14 @@ def feedback_report(
     return json_response(200, services().feedback_reports.report(query, caller(router)))
 
 
-app, handler = api_handler(router, logger, tracer, metrics)
+SCOPES = {  # checked before the body is read: the route alone decides
+    "GET /v1/feedback": Scope.FEEDBACK_MANAGE,
+    "GET /v1/feedback/config": Scope.FEEDBACK_MANAGE,
+    "PUT /v1/feedback/config": Scope.FEEDBACK_MANAGE,
+    "GET /v1/feedback/{feedback_id}": Scope.FEEDBACK_MANAGE,
+    "POST /v1/feedback/{feedback_id}/acknowledge": Scope.FEEDBACK_MANAGE,
+    "POST /v1/feedback/{feedback_id}/assign": Scope.FEEDBACK_MANAGE,
+    "POST /v1/feedback/{feedback_id}/resolve": Scope.FEEDBACK_MANAGE,
+    "GET /v1/reports/feedback": Scope.REPORTS_READ,
+}
+app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -11,6 +11,7 @@ from loyalty.members.domain import MemberView
 from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, json_content
 from loyalty.members.domain import MemberLookup
 from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
+from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
 
 logger = Logger()
@@ -91,4 +92,11 @@ def consent_history(member_id: MemberId):
     return json_response(200, services().member_service.consent_history(member_id, caller(router)))
 
 
-app, handler = api_handler(router, logger, tracer, metrics)
+SCOPES = {  # checked before the body is read: the route alone decides
+    "POST /v1/members": Scope.MEMBERS_WRITE,
+    "POST /v1/members/lookup": Scope.MEMBERS_READ,
+    "GET /v1/members/{member_id}": Scope.MEMBERS_READ,
+    "PATCH /v1/members/{member_id}": Scope.MEMBERS_WRITE,
+    "GET /v1/members/{member_id}/consents": Scope.MEMBERS_READ,
+}
+app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -11,6 +11,7 @@ from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, ErrorBody, jso
 from loyalty.points.earning import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.operation import Outcome
 from loyalty.points.results import ActivityResult, AdjustmentResult, LedgerPage, PointsView, PurchaseResult, ReturnResult
+from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
 
 logger = Logger()
@@ -115,4 +116,12 @@ def get_ledger(
     return json_response(200, page)
 
 
-app, handler = api_handler(router, logger, tracer, metrics)
+SCOPES = {  # checked before the body is read: the route alone decides
+    "POST /v1/members/{member_id}/purchases": Scope.POINTS_WRITE,
+    "POST /v1/members/{member_id}/returns": Scope.POINTS_WRITE,
+    "POST /v1/members/{member_id}/activities": Scope.POINTS_WRITE,
+    "POST /v1/members/{member_id}/adjustments": Scope.POINTS_ADJUST,
+    "GET /v1/members/{member_id}/points": Scope.POINTS_READ,
+    "GET /v1/members/{member_id}/ledger": Scope.POINTS_READ,
+}
+app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -5,6 +5,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
 from loyalty.points.program import ProgramRules, ProgramRulesInput
+from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
 
 logger = Logger()
@@ -39,4 +40,5 @@ def put_rules(rules: ProgramRulesInput):
     return json_response(200, stored)
 
 
-app, handler = api_handler(router, logger, tracer, metrics)
+SCOPES = {"GET /v1/program/rules": Scope.PROGRAM_ADMIN, "PUT /v1/program/rules": Scope.PROGRAM_ADMIN}
+app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

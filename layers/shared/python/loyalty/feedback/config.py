@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
 from loyalty.feedback.domain import FeedbackCategory as C
 from loyalty.kernel.models import StrictModel
@@ -46,10 +46,10 @@ class FeedbackConfig(StrictModel):
     negative_words: KeywordList
     urgent_words: KeywordList = Field(description="Safety words: any of them makes an item urgent")
     routing: dict[C, Department] = Field(description="Department handling each category")
-    urgent_due_hours: int = Field(ge=1, le=168)
-    normal_due_hours: int = Field(ge=1, le=720)
-    urgent_rating_max: int = Field(default=2, ge=1, le=5, description="A complaint rated this or lower is urgent")
-    urgent_nps_max: int = Field(default=3, ge=0, le=10, description="A complaint with this NPS or lower is urgent")
+    urgent_due_hours: StrictInt = Field(ge=1, le=168)
+    normal_due_hours: StrictInt = Field(ge=1, le=720)
+    urgent_rating_max: StrictInt = Field(default=2, ge=1, le=5, description="A complaint rated this or lower is urgent")
+    urgent_nps_max: StrictInt = Field(default=3, ge=0, le=10, description="A complaint with this NPS or lower is urgent")
 
     @field_validator("routing")
     @classmethod
@@ -71,7 +71,7 @@ class FeedbackConfig(StrictModel):
 class FeedbackConfigUpdate(FeedbackConfig):
     """PUT /v1/feedback/config: the whole configuration and the version it replaces (0 for the defaults)."""
 
-    version: int = Field(ge=0, description="Version you read; 409 if someone changed it since")
+    version: StrictInt = Field(ge=0, description="Version you read; 409 if someone changed it since")
 
 
 class StoredFeedbackConfig(BaseModel):

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from loyalty.feedback.errors import InvalidTransition
 from loyalty.kernel.errors import ConcurrentUpdate
@@ -252,7 +252,7 @@ class FeedbackItem(FeedbackRecord):
 
 # -- staff requests -------------------------------------------------------------------------------
 class _StaffRequest(StrictModel):
-    version: int | None = Field(default=None, ge=1, description="The version you read; 409 if it changed since")
+    version: StrictInt | None = Field(default=None, ge=1, description="The version you read; 409 if it changed since")
     by: StaffRef | None = Field(default=None, description="Staff member acting through the back-office tool")
 
 

@@ -1,16 +1,75 @@
 """Value types shared by every capability."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator,
+)
 
 StoreId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_DECIMAL_TEXT = re.compile(r"^-?\d{1,15}(\.\d{1,4})?$")
+
+
+def _no_control_characters(value: Any) -> None:
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _no_control_characters(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_control_characters(key)
+            _no_control_characters(item)
+
+
 class StrictModel(BaseModel):
+    """What a client sends: unknown fields are refused, and so are control characters in any text
+    (tabs and line breaks excepted). Integers and booleans are declared Strict where clients send them."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        _no_control_characters(value)
+        return value
+
+
+def _decimal_text(value: Any) -> Any:
+    """Money and factors travel as decimal strings ("128.50"): a JSON number is not exact, and forms
+    such as "1e3" or "Infinity" are refused. In-process callers may pass a Decimal."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str) and _DECIMAL_TEXT.match(value.strip()):
+        return value.strip()
+    raise ValueError('must be a decimal string such as "128.50"')
+
+
+def _decimal_number(value: Any) -> Any:
+    """Factors and rates may also travel as JSON numbers, read as the shortest decimal they print as
+    (1.25 is 1.25, not the binary fraction nearest to it); booleans and exponents are refused."""
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal number")
+    if isinstance(value, (int, float)):
+        return _decimal_text(repr(value))
+    return _decimal_text(value)
+
+
+DecimalNumber = Annotated[Decimal, BeforeValidator(_decimal_number)]
+"""A factor or rate: a decimal string or a plain JSON number; its Field adds bounds and decimals."""
+
+DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text),
+                        WithJsonSchema({"type": "string", "pattern": r"^-?\d{1,15}(\.\d{1,4})?$",
+                                        "examples": ["128.50"]})]
+"""A decimal that arrives as a string; its Field adds the bounds and the decimals allowed."""
 
 
 def _iso(moment: datetime) -> str:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, StrictBool, Field, field_validator, model_validator
 
 from loyalty.kernel.models import Result, StoreId, StrictModel
 
@@ -35,7 +35,7 @@ class ConsentKind(str, Enum):
 
 
 class ConsentInput(StrictModel):
-    granted: bool
+    granted: StrictBool
     policy_version: str = Field(min_length=1, max_length=32, description="Version of the privacy policy shown")
 
 

@@ -2,8 +2,12 @@
 the one error mapping, a request size limit and the caller's identity from the authorizer."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -17,10 +21,11 @@ from pydantic import BaseModel
 from loyalty.platform.errors import (
     MalformedJson, PayloadTooLarge, Unauthorized, ValidationFailed, body_for, status_for,
 )
-from loyalty.kernel.identity import ClientIdentity
+from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.errors import DomainError
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # deeper bodies are refused before parsing (no request of this API nests past 6)
 # An invocation that records no business metric is normal; don't warn about it on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(child=True)
@@ -70,38 +75,85 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     return app
 
 
-def api_handler(router: Router, logger: Logger, tracer: Any, metrics: Any):
+def api_handler(router: Router, logger: Logger, tracer: Any, metrics: Any,
+                scopes: Mapping[str, Scope] | None = None):
     """An API function's app and Lambda entry point: Powertools logging with the request's correlation
-    id, tracing and metrics around the size check and routing. Returns (app, handler)."""
+    id, tracing and metrics around the body checks, the route's scope and routing. `scopes` maps
+    "METHOD /path/{param}" (API Gateway's resource form) to the scope the route needs, checked before
+    the body is validated. Returns (app, handler)."""
     app = build_app(router)
+    route_scopes = dict(scopes or {})
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event, context):
-        return resolve(app, event, context)
+        return resolve(app, event, context, route_scopes)
 
     return app, handler
 
 
-def check_body_size(event: dict) -> DomainError | None:
-    body = event.get("body") or ""
-    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+def read_body(event: dict) -> DomainError | None:
+    """Take the body as API Gateway delivers it (text, or base64 for what it did not see as text) and
+    leave UTF-8 JSON text in the event; the error for a body that is too large, not UTF-8 or too deep."""
+    body = event.get("body")
+    if body is None:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return MalformedJson("request body is not valid base64", field="body")
+    else:
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    if len(raw) > MAX_BODY_BYTES:
         return PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes", field="body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return MalformedJson("request body is not UTF-8 text", field="body")
+    event["body"], event["isBase64Encoded"] = text, False
+    if json_depth(text) > MAX_JSON_DEPTH:
+        return MalformedJson(f"request body nests deeper than {MAX_JSON_DEPTH} levels", field="body")
     return None
 
 
-def resolve(app: APIGatewayRestResolver, event: dict, context: Any) -> dict:
-    """Entry point for every API function: size limit first, then routing.
+_JSON_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def resolve(app: APIGatewayRestResolver, event: dict, context: Any,
+            scopes: Mapping[str, Scope] | None = None) -> dict:
+    """Entry point for every API function: the body as JSON text, the route's scope, then routing.
 
     The API speaks JSON only: a body sent without a JSON content type (curl's default is a form) is
     still read as JSON, so it is validated field by field, never parsed as form data."""
-    _force_json_content_type(event)
-    too_large = check_body_size(event)
-    if too_large is not None:
-        response = error_response(too_large)
+    try:
+        refused = read_body(event)
+        if refused is None:
+            required = (scopes or {}).get(f"{event.get('httpMethod')} {event.get('resource')}")
+            if required is not None:
+                _caller_of(event).require(required)
+    except DomainError as error:
+        refused = error
+    if refused is not None:
+        logger.info("request refused", extra={"error_code": refused.code, "error_field": refused.field})
+        response = error_response(refused)
         return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
                 "body": response.body, "isBase64Encoded": False}
+    _force_json_content_type(event)
     return app.resolve(event, context)
 
 
@@ -119,7 +171,11 @@ def _force_json_content_type(event: dict) -> None:
 
 def caller(router: Router | APIGatewayRestResolver) -> ClientIdentity:
     """The client the authorizer identified; its context arrives on every request behind API Gateway."""
-    context = (router.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    return _caller_of(router.current_event.raw_event)
+
+
+def _caller_of(event: dict) -> ClientIdentity:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
     if not context.get("client_id"):
         raise Unauthorized("no authenticated client on this request")
     return ClientIdentity.from_context(context)

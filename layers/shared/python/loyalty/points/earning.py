@@ -11,13 +11,13 @@ from enum import Enum
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, StrictBool, StrictInt, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from loyalty.points.errors import OccurredInFuture, ReturnExceedsPurchase, SubmittedTooLate
-from loyalty.kernel.models import StoreId, StrictModel
+from loyalty.kernel.models import DecimalText, StoreId, StrictModel
 from loyalty.points.program import ProgramRules
 
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+Money = Annotated[DecimalText, Field(gt=0, max_digits=14, decimal_places=2)]
 BusinessId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:/#]+$")]
 Category = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -44,9 +44,9 @@ class PurchaseChannel(str, Enum):
 class PurchaseLine(StrictModel):
     sku: str = Field(min_length=1, max_length=64)
     category: Category
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: StrictInt = Field(gt=0, le=100_000)
     unit_price: Money
-    discounted: bool = False
+    discounted: StrictBool = False
     amount: Money = Field(description="What the member paid for the line; quantity × unit_price unless discounted")
 
     @field_validator("amount")
@@ -85,7 +85,7 @@ class PurchaseRequest(StrictModel):
 
 class ReturnedLine(StrictModel):
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: StrictInt = Field(gt=0, le=100_000)
 
 
 class ReturnRequest(StrictModel):
@@ -95,7 +95,7 @@ class ReturnRequest(StrictModel):
     returning_store_id: StoreId = Field(description="Where the goods come back; may differ from store_id")
     occurred_at: OccurredAt
     lines: list[ReturnedLine] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
-    whole_order: bool = False
+    whole_order: StrictBool = False
 
     @model_validator(mode="after")
     def _lines_or_whole_order(self):
@@ -114,7 +114,7 @@ class ActivityRequest(StrictModel):
 
 class AdjustmentRequest(StrictModel):
     adjustment_id: BusinessId
-    points: int = Field(ge=-10_000_000, le=10_000_000, description="Non-zero; negative takes points away")
+    points: StrictInt = Field(ge=-10_000_000, le=10_000_000, description="Non-zero; negative takes points away")
     reason: str = Field(min_length=3, max_length=500)
     store_id: StoreId | None = None
 

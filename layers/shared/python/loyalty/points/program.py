@@ -10,13 +10,13 @@ from enum import Enum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
-from loyalty.kernel.models import StoreId, StrictModel
+from loyalty.kernel.models import DecimalNumber, DecimalText, StoreId, StrictModel
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
-Factor = Annotated[Decimal, Field(ge=0, le=20, max_digits=8, decimal_places=4)]
+Factor = Annotated[DecimalNumber, Field(ge=0, le=20, max_digits=8, decimal_places=4)]
 
 
 MAX_LATE_POSTING_DAYS = 90  # the longest an offline purchase or activity may be posted late
@@ -42,8 +42,8 @@ class Promotion(StrictModel):
                                                              description="ISO weekdays, 1 = Monday")
     dates: list[date] = Field(default_factory=list, max_length=366)
     multiplier: Factor = Field(default=Decimal(1), description="Applies to the purchase's points; the best one wins")
-    bonus_points: int = Field(default=0, ge=0, le=1_000_000, description="Fixed points per qualifying purchase")
-    min_spend: Decimal = Field(default=Decimal(0), ge=0, max_digits=14, decimal_places=2,
+    bonus_points: StrictInt = Field(default=0, ge=0, le=1_000_000, description="Fixed points per qualifying purchase")
+    min_spend: DecimalText = Field(default=Decimal(0), ge=0, max_digits=14, decimal_places=2,
                                description="Eligible spend a purchase needs to qualify")
 
     @model_validator(mode="after")
@@ -69,9 +69,9 @@ class Promotion(StrictModel):
 
 
 class ActivityRule(StrictModel):
-    points: int = Field(ge=0, le=1_000_000)
-    daily_cap: int | None = Field(default=None, ge=1, le=1000, description="Most activities of this type per local day")
-    monthly_cap: int | None = Field(default=None, ge=1, le=10_000, description="Most per local calendar month")
+    points: StrictInt = Field(ge=0, le=1_000_000)
+    daily_cap: StrictInt | None = Field(default=None, ge=1, le=1000, description="Most activities of this type per local day")
+    monthly_cap: StrictInt | None = Field(default=None, ge=1, le=10_000, description="Most per local calendar month")
 
 
 class ProgramRulesInput(StrictModel):
@@ -79,7 +79,7 @@ class ProgramRulesInput(StrictModel):
 
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     timezone: str = Field(default="Asia/Shanghai", description="For dates without a store: activities, expiry")
-    base_rate: Decimal = Field(default=Decimal(1), ge=0, le=1000, max_digits=10, decimal_places=4,
+    base_rate: DecimalNumber = Field(default=Decimal(1), ge=0, le=1000, max_digits=10, decimal_places=4,
                                description="Points per currency unit of eligible spend, rounded down per purchase")
     tier_multipliers: dict[Code, Factor] = Field(default_factory=lambda: {"base": Decimal(1)}, max_length=20)
     category_multipliers: dict[Code, Factor] = Field(default_factory=dict, max_length=200)
@@ -87,18 +87,18 @@ class ProgramRulesInput(StrictModel):
     sku_bonuses: dict[Sku, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
         default_factory=dict, max_length=1000, description="Fixed points per unit bought")
     promotions: list[Promotion] = Field(default_factory=list, max_length=100)
-    per_purchase_cap: int | None = Field(default=None, ge=1, le=100_000_000)
+    per_purchase_cap: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
     activities: dict[Code, ActivityRule] = Field(default_factory=dict, max_length=50)
-    welcome_bonus: int = Field(default=0, ge=0, le=1_000_000)
-    referral_bonus: int = Field(default=0, ge=0, le=1_000_000, description="To the referrer, on the referred member's first purchase")
-    late_purchase_days: int = Field(default=7, ge=0, le=MAX_LATE_POSTING_DAYS,
+    welcome_bonus: StrictInt = Field(default=0, ge=0, le=1_000_000)
+    referral_bonus: StrictInt = Field(default=0, ge=0, le=1_000_000, description="To the referrer, on the referred member's first purchase")
+    late_purchase_days: StrictInt = Field(default=7, ge=0, le=MAX_LATE_POSTING_DAYS,
                                     description="How late an offline purchase may be posted")
-    clock_skew_minutes: int = Field(default=5, ge=0, le=60, description="How far in the future occurred_at may be")
-    activation_delay_days: int = Field(default=0, ge=0, le=90, description="Return window before points are available")
-    expiry_months: int | None = Field(default=24, ge=1, le=120,
+    clock_skew_minutes: StrictInt = Field(default=5, ge=0, le=60, description="How far in the future occurred_at may be")
+    activation_delay_days: StrictInt = Field(default=0, ge=0, le=90, description="Return window before points are available")
+    expiry_months: StrictInt | None = Field(default=24, ge=1, le=120,
                                       description="Points expire at the end of the Nth month after earning; null: never")
     debt_policy: DebtPolicy = DebtPolicy.DEBT
-    version: int = Field(default=0, ge=0, description="The version these rules replace (optimistic check)")
+    version: StrictInt = Field(default=0, ge=0, description="The version these rules replace (optimistic check)")
 
     @field_validator("timezone")
     @classmethod
