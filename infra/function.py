@@ -1,6 +1,9 @@
 """The one function construct: every Lambda function of the platform gets its runtime, architecture,
-tracing, logging, retention and Powertools settings here, and only the permissions granted to it."""
+tracing, logging, retention and Powertools settings here, and only the permissions granted to it; and
+the layers and handler code all of them share."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +18,29 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 LAYER_PYTHON_VERSION = "3.14"
 LAYER_PLATFORM = "manylinux2014_aarch64"
 METRICS_NAMESPACE = "Loyalty"
+ROOT = Path(__file__).resolve().parent.parent
+DEPS_LAYER_DIR = ROOT / ".build/layers/deps"
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+
+
+def shared_layers(scope: Construct) -> list[lambda_.ILayerVersion]:
+    """The two layers every function runs with: third-party dependencies and the loyalty package."""
+    if not (DEPS_LAYER_DIR / "python").is_dir():
+        raise FileNotFoundError(f"{DEPS_LAYER_DIR}/python is missing: run `make layers` before synth")
+    return [
+        lambda_.LayerVersion(scope, "DependenciesLayer", code=lambda_.Code.from_asset(str(DEPS_LAYER_DIR)),
+                             compatible_runtimes=[RUNTIME], compatible_architectures=[ARCHITECTURE],
+                             description="Powertools, pydantic, boto3 (layers/deps/requirements.txt)"),
+        lambda_.LayerVersion(scope, "SharedCodeLayer",
+                             code=lambda_.Code.from_asset(str(ROOT / "layers/shared"), exclude=ASSET_EXCLUDES),
+                             compatible_runtimes=[RUNTIME], compatible_architectures=[ARCHITECTURE],
+                             description="The loyalty package: domain, use cases, adapters"),
+    ]
+
+
+def function_code() -> lambda_.Code:
+    """The handlers (functions/), one asset shared by every function."""
+    return lambda_.Code.from_asset(str(ROOT / "functions"), exclude=ASSET_EXCLUDES)
 
 
 class LoyaltyFunction(Construct):

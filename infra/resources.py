@@ -276,3 +276,40 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
 def gateway_error_body(response_type: str) -> str:
     status, code, message = GATEWAY_RESPONSES[response_type]
     return '{"error":{"code":"%s","message":"%s"}}' % (code, message)
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """When the platform calls its operators. The monitoring construct builds its alarms from these
+    numbers and the template tests assert the same ones. Every alarm, and its return to OK, notifies
+    one SNS topic; periods are `period_minutes` long and one breaching period alarms unless noted.
+    Counts alarm at their threshold or above it; the rate, the latency and the age only above it."""
+
+    name_prefix: str  # of every alarm's name (the topic accepts alarms named so), the topic and the dashboard
+    period_minutes: int = 5
+    dead_letter_messages: int = 1  # visible messages in any dead-letter queue: work given up on
+    api_5xx_percent: float = 1.0  # the stage's 5XXError / Count, in percent
+    api_p99_latency_ms: int = 2000  # the stage's p99 Latency ...
+    api_latency_periods: int = 3  # ... in this many consecutive periods
+    function_errors: int = 1  # Errors of any one function
+    function_throttles: int = 1  # Throttles of any one function
+    table_throttle_events: int = 1  # ReadThrottleEvents or WriteThrottleEvents of the table or one index
+    stream_iterator_age_seconds: int = 60  # IteratorAge maximum of a stream consumer
+
+    @property
+    def topic_name(self) -> str:
+        return f"{self.name_prefix}-alarms"
+
+    @property
+    def dashboard_name(self) -> str:
+        return f"{self.name_prefix}-operations"
+
+    def alarm_name(self, *parts: str) -> str:
+        """`<prefix>-<parts>`, kebab case; a part that already starts with the prefix keeps it once."""
+        words = [part.replace("_", "-").lower() for part in parts]
+        if words and words[0].startswith(f"{self.name_prefix}-"):
+            words[0] = words[0][len(self.name_prefix) + 1:]
+        return "-".join((self.name_prefix, *words))
+
+
+MONITORING = MonitoringSpec(name_prefix=PROJECT)

@@ -1,0 +1,49 @@
+"""Consumers: what runs functions besides the API. The queues' event sources, the table's stream
+consumers with their dead-letter queues, and the schedules."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+
+from infra.constructs.data import Data, dead_letter_queue
+from infra.constructs.stable_ids import StackLevel, StackWithStableIds
+from infra.function import LoyaltyFunction
+from infra.resources import QUEUES, SCHEDULES, STREAM_CONSUMERS, StreamConsumerSpec
+
+
+class Consumers(StackLevel):
+    def __init__(self, scope: StackWithStableIds, construct_id: str, *, data: Data,
+                 functions: Mapping[str, LoyaltyFunction]) -> None:
+        super().__init__(scope, construct_id)
+        self._data = data
+        self._functions = functions
+        for queue in QUEUES:
+            functions[queue.consumer].function.add_event_source(sources.SqsEventSource(
+                data.queues[queue.logical_id], batch_size=queue.batch_size, report_batch_item_failures=True,
+                max_batching_window=Duration.seconds(1)))
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}  # by the DLQ's name
+        for consumer in STREAM_CONSUMERS:
+            self._stream_consumer(consumer)
+        for schedule in SCHEDULES:
+            events.Rule(self, f"{schedule.logical_id}Schedule", description=schedule.description,
+                        schedule=events.Schedule.rate(Duration.minutes(schedule.rate_minutes)),
+                        targets=[targets.LambdaFunction(functions[schedule.function].function, retry_attempts=2)])
+
+    def _stream_consumer(self, spec: StreamConsumerSpec) -> None:
+        dlq = dead_letter_queue(self, f"{spec.logical_id}DLQ", spec.dlq_name, self._data.key)
+        self.dead_letter_queues[spec.dlq_name] = dlq
+        self._functions[spec.function].function.add_event_source(sources.DynamoEventSource(
+            self._data.table, starting_position=lambda_.StartingPosition.TRIM_HORIZON, batch_size=spec.batch_size,
+            retry_attempts=spec.max_retries, bisect_batch_on_error=True, report_batch_item_failures=True,
+            on_failure=sources.SqsDlq(dlq),
+            # Only new items of the entity invoke the function (and are billed); the rest is skipped.
+            filters=[lambda_.FilterCriteria.filter({
+                "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(spec.entity)}}},
+            })]))
