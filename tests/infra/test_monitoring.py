@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from infra.resources import FUNCTIONS, MONITORING, QUEUES, STREAM_CONSUMERS, TABLE
+from infra.resources import FUNCTIONS, MONITORING, QUEUES, STREAM_CONSUMERS, TABLE, env
 
 PERIOD_SECONDS = MONITORING.period_minutes * 60
 
@@ -29,9 +29,9 @@ def _topic_id(resources) -> str:
 
 
 def _function_ids(resources) -> dict[str, str]:
-    return {props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]: logical_id
+    return {props["Environment"]["Variables"][env.SERVICE_NAME]: logical_id
             for logical_id, props in _of_type(resources, "AWS::Lambda::Function").items()
-            if "POWERTOOLS_SERVICE_NAME" in props.get("Environment", {}).get("Variables", {})}
+            if env.SERVICE_NAME in props.get("Environment", {}).get("Variables", {})}
 
 
 def _queue_id(resources, name: str) -> str:
