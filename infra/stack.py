@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.constructs import Api, Consumers, Data, Monitoring, StackWithStableIds
 from infra.function import LoyaltyFunction, function_code, shared_layers
-from infra.resources import FUNCTIONS, env
+from infra.resources import CORS, FUNCTIONS, env
 
 
 class LoyaltyStack(StackWithStableIds):
@@ -40,7 +40,8 @@ class LoyaltyStack(StackWithStableIds):
         for spec in FUNCTIONS:
             environment = env.function_environment(
                 table_name=self.data.table.table_name, event_bus_name=self.data.bus.event_bus_name,
-                default_country_code=default_country_code, queue_urls=queue_urls, sends_to=spec.sends_to)
+                default_country_code=default_country_code, queue_urls=queue_urls, sends_to=spec.sends_to,
+                cors_allow_origins=CORS.allow_origins if spec.routes else ())
             fn = LoyaltyFunction(self, spec, code=code, layers=layers, environment=environment,
                                  log_retention=retention)
             self.data.grant(fn)

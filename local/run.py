@@ -15,7 +15,7 @@ import threading
 import boto3
 
 from infra.function import METRICS_NAMESPACE
-from infra.resources import AUTHORIZER_CACHE_SECONDS, env, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
+from infra.resources import AUTHORIZER_CACHE_SECONDS, CORS, env, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
 from local.demo import DEMO_CLIENTS, DEMO_STORES, demo_key
 from local.embedded import ROOT, aws_environment, free_port, start_dynamodb_local, start_moto_server
 from local.gateway import LocalGateway, serve
@@ -58,7 +58,8 @@ class LocalPlatform:
             **aws_environment(self._services[0].endpoint, self._services[1].endpoint),
             **env.function_environment(table_name=TABLE.name, event_bus_name=EVENT_BUS_NAME,
                                        default_country_code=self.country_code, queue_urls=queue_urls,
-                                       sends_to=[q.logical_id for q in QUEUES]),
+                                       sends_to=[q.logical_id for q in QUEUES],
+                                       cors_allow_origins=CORS.allow_origins),
             **env.powertools_environment(service_name="loyalty-local", metrics_namespace=METRICS_NAMESPACE,
                                          log_level=os.environ.get(env.LOG_LEVEL, "INFO"), tracing=False),
         }

@@ -345,3 +345,24 @@ def test_request_without_authorizer_context_is_401(services, ctx, call):
     assert response["statusCode"] == 401
     assert error_of(response)["code"] == "UNAUTHORIZED"
     assert members_in_table(services) == []
+
+
+def test_a_browser_origin_the_stack_allows_may_read_the_answer(services, ctx, monkeypatch):
+    from loyalty.platform import environment as env
+    from loyalty.platform.settings import ApiSettings, load_settings
+
+    monkeypatch.setenv(env.CORS_ALLOW_ORIGINS, "https://shop.example.com")
+    load_settings.cache_clear()
+    try:
+        missing = {"member_id": "mbr_01JD0000000000000000000000"}
+        allowed = api_event("GET", "/v1/members/{member_id}", path_params=missing, client=POS_SH,
+                            headers={"Origin": "https://shop.example.com"})
+        other = api_event("GET", "/v1/members/{member_id}", path_params=missing, client=POS_SH,
+                          headers={"Origin": "https://evil.example.com"})
+        answer = members.handler(allowed, ctx)
+        assert answer["statusCode"] == 404
+        assert answer["headers"]["Access-Control-Allow-Origin"] == "https://shop.example.com"
+        assert "Access-Control-Allow-Origin" not in members.handler(other, ctx).get("headers", {})
+        assert load_settings(ApiSettings).origins == {"https://shop.example.com"}
+    finally:
+        load_settings.cache_clear()

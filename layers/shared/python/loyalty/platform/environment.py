@@ -10,6 +10,7 @@ TABLE_NAME = "LOYALTY_TABLE_NAME"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 DEFAULT_COUNTRY_CODE = "DEFAULT_COUNTRY_CODE"
 FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
+CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
 
 # Powertools' own switches, set per function.
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -25,11 +26,16 @@ QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL}
 
 
 def function_environment(*, table_name: str, event_bus_name: str, default_country_code: str,
-                         queue_urls: Mapping[str, str], sends_to: Iterable[str]) -> dict[str, str]:
-    """The variables one function gets: the core ones, plus the URL of each queue it sends to."""
+                         queue_urls: Mapping[str, str], sends_to: Iterable[str],
+                         cors_allow_origins: Iterable[str] = ()) -> dict[str, str]:
+    """The variables one function gets: the core ones, the URL of each queue it sends to, and for an
+    API function the browser origins it may answer."""
     environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code}
     for queue_id in sends_to:
         environment[QUEUE_URLS[queue_id]] = queue_urls[queue_id]
+    origins = ",".join(cors_allow_origins)
+    if origins:
+        environment[CORS_ALLOW_ORIGINS] = origins
     return environment
 
 

@@ -23,6 +23,7 @@ from loyalty.platform.errors import (
 )
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.errors import DomainError
+from loyalty.platform.settings import ApiSettings, load_settings
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before parsing (no request of this API nests past 6)
@@ -151,10 +152,20 @@ def resolve(app: APIGatewayRestResolver, event: dict, context: Any,
     if refused is not None:
         logger.info("request refused", extra={"error_code": refused.code, "error_field": refused.field})
         response = error_response(refused)
-        return {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
-                "body": response.body, "isBase64Encoded": False}
+        return _with_cors(event, {"statusCode": response.status_code, "headers": {"Content-Type": "application/json"},
+                                  "body": response.body, "isBase64Encoded": False})
     _force_json_content_type(event)
-    return app.resolve(event, context)
+    return _with_cors(event, app.resolve(event, context))
+
+
+def _with_cors(event: dict, response: dict) -> dict:
+    """A browser may read the answer when the request comes from an origin the stack allows (API
+    Gateway answers the preflight itself; the function must name the origin on the real answer)."""
+    headers = event.get("headers") or {}
+    origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
+    if origin and origin in load_settings(ApiSettings).origins:
+        response.setdefault("headers", {}).update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
+    return response
 
 
 def _force_json_content_type(event: dict) -> None:

@@ -24,6 +24,18 @@ class FeedbackIntakeSettings(CoreSettings):
     feedback_queue_url: str = Field(alias=env.FEEDBACK_QUEUE_URL, min_length=1)
 
 
+class ApiSettings(BaseModel):
+    """What the API functions read besides the core: the browser origins they answer (CORS)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    cors_allow_origins: str = Field(default="", alias=env.CORS_ALLOW_ORIGINS)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(o.strip() for o in self.cors_allow_origins.split(",") if o.strip())
+
+
 S = TypeVar("S", bound=BaseModel)
 
 
