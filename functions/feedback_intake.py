@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
-from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
+from loyalty.platform.schemas import errors, json_content
 from loyalty.feedback.domain import FeedbackSubmission
 from loyalty.feedback.results import FeedbackAccepted
 from loyalty.kernel.identity import Scope
@@ -22,7 +22,9 @@ router = Router()
     description="Answered as soon as the feedback is safely queued. Resending the same feedback_id with the "
                 "same content is harmless; the same id with other content is refused with 409.",
     tags=["feedback"],
-    responses={202: json_content(FeedbackAccepted, "Queued"), **ERRORS, **CONFLICT},
+    responses={202: json_content(FeedbackAccepted, "Queued"),
+               **errors(bad_request=("UNKNOWN_STORE",), not_found=("MEMBER_NOT_FOUND",),
+                        conflict=("IDEMPOTENCY_KEY_REUSED",))},
 )
 def submit(submission: FeedbackSubmission):
     result = services().feedback_intake.submit(submission, caller(router))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
-from loyalty.platform.schemas import CONFLICT, ERRORS, ErrorBody, json_content
+from loyalty.platform.schemas import errors, json_content
 from loyalty.feedback.domain import (
     AcknowledgeRequest, AssignRequest, FeedbackCategory, FeedbackQuery, FeedbackStatus, ResolveRequest, Urgency,
 )
@@ -26,7 +26,7 @@ router = Router()
 
 FeedbackIdPath = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")]
 StoreIdQuery = Annotated[Optional[str], Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-NOT_FOUND = {404: json_content(ErrorBody, "No such feedback (or not one of the client's stores)")}
+NOT_FOUND = ("FEEDBACK_NOT_FOUND",)  # also for another store's item, which is not revealed
 
 
 @router.get(
@@ -35,7 +35,7 @@ NOT_FOUND = {404: json_content(ErrorBody, "No such feedback (or not one of the c
     description="Without status or store_id, every open item (new, acknowledged, assigned) by due time. "
                 "A store's items come newest first; a status's items by due time.",
     tags=["feedback"],
-    responses={200: json_content(FeedbackList, "A page of feedback"), **ERRORS},
+    responses={200: json_content(FeedbackList, "A page of feedback"), **errors(body=False)},
 )
 def list_feedback(
     status: Annotated[Optional[FeedbackStatus], Query()] = None,
@@ -55,7 +55,7 @@ def list_feedback(
     "/v1/feedback/config",
     summary="The keyword dictionaries, routing and deadlines feedback is handled with",
     tags=["feedback"],
-    responses={200: json_content(FeedbackConfigView, "Current configuration"), **ERRORS},
+    responses={200: json_content(FeedbackConfigView, "Current configuration"), **errors(body=False)},
 )
 def get_config():
     return json_response(200, services().feedback_desk.get_config(caller(router)))
@@ -67,7 +67,7 @@ def get_config():
     description="Send the whole configuration with the version you read (0 while the defaults apply). "
                 "Applies to feedback processed from then on; stored items keep their classification.",
     tags=["feedback"],
-    responses={200: json_content(FeedbackConfigView, "Stored"), **ERRORS, **CONFLICT},
+    responses={200: json_content(FeedbackConfigView, "Stored"), **errors(conflict=("CONCURRENT_UPDATE",))},
 )
 def put_config(update: FeedbackConfigUpdate):
     client = caller(router)
@@ -80,15 +80,14 @@ def put_config(update: FeedbackConfigUpdate):
     "/v1/feedback/<feedback_id>",
     summary="One feedback item with its history",
     tags=["feedback"],
-    responses={200: json_content(FeedbackDetail, "The item and every change to it, oldest first"), **ERRORS,
-               **NOT_FOUND},
+    responses={200: json_content(FeedbackDetail, "The item and every change to it, oldest first"),
+               **errors(not_found=NOT_FOUND, body=False)},
 )
 def get_feedback(feedback_id: FeedbackIdPath):
     return json_response(200, services().feedback_desk.get(feedback_id, caller(router)))
 
 
-_WORKFLOW = {**ERRORS, **NOT_FOUND,
-             409: json_content(ErrorBody, "Not allowed in the item's status, or the item changed since `version`")}
+_WORKFLOW = errors(not_found=NOT_FOUND, conflict=("INVALID_STATUS_TRANSITION", "CONCURRENT_UPDATE"))
 
 
 @router.post(
@@ -135,7 +134,7 @@ def _changed(action: str, item: FeedbackView):
     summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store",
     description="`from` and `to` are calendar days (inclusive) in each store's time zone; at most 92 days.",
     tags=["reports"],
-    responses={200: json_content(FeedbackReport, "The figures"), **ERRORS},
+    responses={200: json_content(FeedbackReport, "The figures"), **errors(bad_request=("UNKNOWN_STORE",), body=False)},
 )
 def feedback_report(
     from_date: Annotated[date, Query(alias="from")],

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.members.domain import MemberView
-from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, json_content
+from loyalty.platform.schemas import errors, json_content
 from loyalty.members.domain import MemberLookup
 from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
 from loyalty.kernel.identity import Scope
@@ -32,7 +32,8 @@ MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A
     summary="Enroll a member",
     tags=["members"],
     responses={201: json_content(MemberView, "Enrolled"), 200: json_content(MemberView, "Idempotent replay"),
-               **ERRORS, **CONFLICT},
+               **errors(bad_request=("UNKNOWN_STORE",), conflict=(
+                   "PHONE_ALREADY_ENROLLED", "EMAIL_ALREADY_ENROLLED", "IDEMPOTENCY_KEY_REUSED", "CONCURRENT_UPDATE"))},
 )
 def enroll(request: EnrollmentRequest, idempotency_key: IdempotencyKey = None):
     outcome = services().member_service.enroll(request, caller(router), idempotency_key)
@@ -48,7 +49,7 @@ def enroll(request: EnrollmentRequest, idempotency_key: IdempotencyKey = None):
     summary="Find a member by phone number or member card",
     description="Personal data stays out of URLs and access logs, so the phone or card travels in the body.",
     tags=["members"],
-    responses={200: json_content(MemberView, "The member"), **ERRORS, **NOT_FOUND},
+    responses={200: json_content(MemberView, "The member"), **errors(not_found=("MEMBER_NOT_FOUND",))},
 )
 def lookup(request: MemberLookup):
     service = services().member_service
@@ -63,7 +64,7 @@ def lookup(request: MemberLookup):
     "/v1/members/<member_id>",
     summary="Get a member",
     tags=["members"],
-    responses={200: json_content(MemberView, "The member"), **ERRORS, **NOT_FOUND},
+    responses={200: json_content(MemberView, "The member"), **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
 )
 def get_member(member_id: MemberId):
     return json_response(200, services().member_service.get(member_id, caller(router)))
@@ -74,7 +75,8 @@ def get_member(member_id: MemberId):
     summary="Change a member's profile, interests or consents",
     description="Consent changes are added to the member's consent history, never overwritten.",
     tags=["members"],
-    responses={200: json_content(MemberView, "The changed member"), **ERRORS, **NOT_FOUND, **CONFLICT},
+    responses={200: json_content(MemberView, "The changed member"), **errors(
+        not_found=("MEMBER_NOT_FOUND",), conflict=("EMAIL_ALREADY_ENROLLED", "CONCURRENT_UPDATE"))},
 )
 def patch_member(member_id: MemberId, patch: MemberPatch):
     member = services().member_service.update(member_id, patch, caller(router))
@@ -86,7 +88,8 @@ def patch_member(member_id: MemberId, patch: MemberPatch):
     "/v1/members/<member_id>/consents",
     summary="A member's consent history, newest first",
     tags=["members"],
-    responses={200: json_content(ConsentHistory, "Consent records, newest first"), **ERRORS, **NOT_FOUND},
+    responses={200: json_content(ConsentHistory, "Consent records, newest first"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
 )
 def consent_history(member_id: MemberId):
     return json_response(200, services().member_service.consent_history(member_id, caller(router)))

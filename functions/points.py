@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
-from loyalty.platform.schemas import CONFLICT, ERRORS, NOT_FOUND, ErrorBody, json_content
+from loyalty.platform.schemas import errors, json_content
 from loyalty.points.earning import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.operation import Outcome
 from loyalty.points.results import ActivityResult, AdjustmentResult, LedgerPage, PointsView, PurchaseResult, ReturnResult
@@ -20,13 +20,12 @@ metrics = Metrics()
 router = Router()
 
 MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A-Z]{26}$")]
-RULE_REFUSED = {422: json_content(ErrorBody, "A program rule refuses it (too late, over-return, cap reached...)")}
-WRITE_ERRORS = {**ERRORS, **NOT_FOUND, **CONFLICT, **RULE_REFUSED}
+REPLAY_CONFLICTS = ("IDEMPOTENCY_KEY_REUSED", "CONCURRENT_UPDATE")
 
 
-def _written(result: type, created: str) -> dict:
+def _written(result: type, created: str, **error_codes) -> dict:
     return {201: json_content(result, created), 200: json_content(result, "Idempotent replay: the original result"),
-            **WRITE_ERRORS}
+            **errors(**error_codes)}
 
 
 def _answer(outcome: Outcome, metric: str, log: str, member_id: str):
@@ -44,7 +43,9 @@ def _answer(outcome: Outcome, metric: str, log: str, member_id: str):
                 "order with another body gets 409 IDEMPOTENCY_KEY_REUSED. Offline purchases are accepted up to the "
                 "program's late_purchase_days after occurred_at.",
     tags=["points"],
-    responses=_written(PurchaseResult, "Points earned, with the breakdown and the balance after"),
+    responses=_written(PurchaseResult, "Points earned, with the breakdown and the balance after",
+                       bad_request=("UNKNOWN_STORE", "UNSUPPORTED_CURRENCY"), not_found=("MEMBER_NOT_FOUND",),
+                       conflict=REPLAY_CONFLICTS, refused=("SUBMITTED_TOO_LATE", "OCCURRED_IN_FUTURE")),
 )
 def post_purchase(member_id: MemberId, request: PurchaseRequest):
     outcome = services().points_service.earn_purchase(member_id, request, caller(router))
@@ -57,7 +58,9 @@ def post_purchase(member_id: MemberId, request: PurchaseRequest):
     description="Idempotent by returning store + return_id. Points come back from the purchase's pending points "
                 "first, then from available; what the balance cannot cover is recorded as debt.",
     tags=["points"],
-    responses=_written(ReturnResult, "Points clawed back"),
+    responses=_written(ReturnResult, "Points clawed back", bad_request=("UNKNOWN_STORE",),
+                       not_found=("PURCHASE_NOT_FOUND",), conflict=REPLAY_CONFLICTS,
+                       refused=("RETURN_EXCEEDS_PURCHASE", "RETURN_BEFORE_PURCHASE", "OCCURRED_IN_FUTURE")),
 )
 def post_return(member_id: MemberId, request: ReturnRequest):
     outcome = services().points_service.record_return(member_id, request, caller(router))
@@ -68,7 +71,9 @@ def post_return(member_id: MemberId, request: ReturnRequest):
     "/v1/members/<member_id>/activities",
     summary="Earn points for an activity (check-in, review, event, survey...)",
     tags=["points"],
-    responses=_written(ActivityResult, "Points earned"),
+    responses=_written(ActivityResult, "Points earned", bad_request=("UNKNOWN_STORE", "UNKNOWN_ACTIVITY_TYPE"),
+                       not_found=("MEMBER_NOT_FOUND",), conflict=REPLAY_CONFLICTS,
+                       refused=("ACTIVITY_CAP_REACHED", "SUBMITTED_TOO_LATE", "OCCURRED_IN_FUTURE")),
 )
 def post_activity(member_id: MemberId, request: ActivityRequest):
     outcome = services().points_service.earn_activity(
@@ -83,7 +88,8 @@ def post_activity(member_id: MemberId, request: ActivityRequest):
     description="Needs the points:adjust scope; recorded with the client that made it. A negative adjustment "
                 "cannot take available points below zero (409 INSUFFICIENT_POINTS).",
     tags=["points"],
-    responses=_written(AdjustmentResult, "Adjusted"),
+    responses=_written(AdjustmentResult, "Adjusted", not_found=("MEMBER_NOT_FOUND",),
+                       conflict=("INSUFFICIENT_POINTS", *REPLAY_CONFLICTS)),
 )
 def post_adjustment(member_id: MemberId, request: AdjustmentRequest):
     outcome = services().points_service.adjust(member_id, request, caller(router))
@@ -94,7 +100,8 @@ def post_adjustment(member_id: MemberId, request: AdjustmentRequest):
     "/v1/members/<member_id>/points",
     summary="A member's points: available, pending, debt, lifetime earned, expiring soon",
     tags=["points"],
-    responses={200: json_content(PointsView, "The member's points"), **ERRORS, **NOT_FOUND},
+    responses={200: json_content(PointsView, "The member's points"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
 )
 def get_points(member_id: MemberId):
     return json_response(200, services().points_queries.balance(member_id, caller(router)))
@@ -105,7 +112,8 @@ def get_points(member_id: MemberId):
     summary="A member's points ledger, newest first",
     description="Pass next_cursor back as cursor for the next page.",
     tags=["points"],
-    responses={200: json_content(LedgerPage, "A page of ledger entries"), **ERRORS, **NOT_FOUND},
+    responses={200: json_content(LedgerPage, "A page of ledger entries"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
 )
 def get_ledger(
     member_id: MemberId,

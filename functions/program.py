@@ -3,7 +3,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from loyalty.platform.http import api_handler, caller, json_response
-from loyalty.platform.schemas import CONFLICT, ERRORS, json_content
+from loyalty.platform.schemas import errors, json_content
 from loyalty.points.program import ProgramRules, ProgramRulesInput
 from loyalty.kernel.identity import Scope
 from loyalty.wiring import services
@@ -19,7 +19,7 @@ router = Router()
     summary="The program's earning rules",
     description="The built-in defaults (version 0) until rules are stored. Needs the program:admin scope.",
     tags=["program"],
-    responses={200: json_content(ProgramRules, "The rules in force"), **ERRORS},
+    responses={200: json_content(ProgramRules, "The rules in force"), **errors(body=False)},
 )
 def get_rules():
     return json_response(200, services().program_admin.rules(caller(router)))
@@ -31,7 +31,7 @@ def get_rules():
     description="Send the complete rules with the version you started from; if someone changed them meanwhile "
                 "the answer is 409 RULES_VERSION_CONFLICT. Running containers pick the change up within a minute.",
     tags=["program"],
-    responses={200: json_content(ProgramRules, "The stored rules, with their new version"), **ERRORS, **CONFLICT},
+    responses={200: json_content(ProgramRules, "The stored rules, with their new version"), **errors(conflict=("RULES_VERSION_CONFLICT",))},
 )
 def put_rules(rules: ProgramRulesInput):
     client = caller(router)

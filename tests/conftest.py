@@ -215,3 +215,18 @@ def log_output(capsys):
 @pytest.fixture
 def ctx():
     return LambdaContext()
+
+
+def enroll_as(services, chosen_ids: ChosenIds, member_id: str, phone: str) -> str:
+    """Enroll a member under the id a sample event or a test names (the phone makes it unique)."""
+    from loyalty.kernel.identity import ClientIdentity
+    from loyalty.members.domain import EnrollmentRequest
+
+    chosen_ids.member_id = member_id
+    try:
+        request = EnrollmentRequest.model_validate({
+            "phone": phone, "store_id": "SH-JINGAN", "channel": "pos",
+            "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"}}})
+        return services.member_service.enroll(request, ClientIdentity.from_context(BACKOFFICE), None).member.member_id
+    finally:
+        chosen_ids.member_id = None

@@ -7,7 +7,7 @@ import pytest
 
 import feedback_intake
 from tests.component.feedback.conftest import process, queue_messages, submission
-from tests.conftest import BACKOFFICE, POS_SH, WEBSHOP, api_event, response_json
+from tests.conftest import BACKOFFICE, POS_SH, WEBSHOP, api_event, enroll_as, response_json
 
 
 def post(body, client=POS_SH, ctx=None):
@@ -22,7 +22,8 @@ def table_count(services) -> int:
     return services.table.scan(Select="COUNT")["Count"]
 
 
-def test_intake_answers_202_and_puts_exactly_one_message_on_the_queue(services, queue_url):
+def test_intake_answers_202_and_puts_exactly_one_message_on_the_queue(services, queue_url, chosen_ids):
+    enroll_as(services, chosen_ids, "mbr_01JD0000000000000000000000", "13800000002")
     body = submission(member_id="mbr_01JD0000000000000000000000", order_id="SO-20261118-0042",
                       text="收银员找错零钱，态度还很不耐烦。")
     items_before = table_count(services)
@@ -126,4 +127,12 @@ def test_reusing_a_stored_feedback_id_for_other_feedback_is_a_conflict(services,
     status, answer = post({**body, "text": "另一条完全不同的反馈"})
 
     assert (status, answer["error"]["code"], answer["error"]["field"]) == (409, "IDEMPOTENCY_KEY_REUSED", "feedback_id")
+    assert queue_messages(services.sqs, queue_url) == []
+
+
+def test_feedback_naming_a_member_that_does_not_exist_is_refused_and_not_queued(services, queue_url):
+    body = submission(member_id="mbr_01JD0000000000000000000099")
+    status, answer = post(body)
+    assert status == 404
+    assert answer["error"]["code"] == "MEMBER_NOT_FOUND" and answer["error"]["field"] == "member_id"
     assert queue_messages(services.sqs, queue_url) == []

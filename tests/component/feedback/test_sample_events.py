@@ -11,7 +11,7 @@ import feedback_overdue
 import feedback_processor
 import feedback_staff
 from tests.component.feedback.conftest import failed_ids
-from tests.conftest import LambdaContext, response_json
+from tests.conftest import LambdaContext, enroll_as, response_json
 
 EVENTS = Path(__file__).parents[3] / "events"
 
@@ -30,7 +30,8 @@ def call(module, name: str):
     ("feedback_intake/app-suggestion.json", 202),
     ("feedback_intake/invalid-rating.json", 400),
 ])
-def test_intake_samples(services, name, status):
+def test_intake_samples(services, chosen_ids, name, status):
+    enroll_as(services, chosen_ids, "mbr_01JD5Z8Q7K3M2N4P6R8T0V2X4Y", "13800000001")  # the samples' member
     assert call(feedback_intake, name)["statusCode"] == status
 
 

@@ -172,8 +172,10 @@ class Services:
     def feedback_intake(self) -> FeedbackIntake:
         from loyalty.feedback.service import FeedbackIntake
 
+        from loyalty.platform.member_directory import DynamoMemberDirectory
+
         return FeedbackIntake(queue=self.feedback_queue, stores=self.stores, feedback=self.feedback_repository,
-                              clock=self.clock)
+                              clock=self.clock, members=DynamoMemberDirectory(self.table))
 
     @cached_property
     def feedback_processor(self) -> FeedbackProcessor:

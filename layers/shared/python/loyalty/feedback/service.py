@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.feedback.errors import FeedbackNotFound
-from loyalty.kernel.errors import IdempotencyKeyReused, StoreNotFound
+from loyalty.kernel.errors import IdempotencyKeyReused, MemberNotFound, StoreNotFound
 from loyalty.feedback.domain import (
     OPEN_STATUSES, AcknowledgeRequest, FeedbackRecord, AssignRequest, FeedbackAction, FeedbackItem, FeedbackMessage, FeedbackQuery,
     FeedbackSubmission, ResolveRequest,
@@ -22,7 +22,7 @@ from loyalty.feedback.report import ReportQuery, feedback_report
 from loyalty.feedback.results import (
     FeedbackAccepted, FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView, OverdueRun,
 )
-from loyalty.kernel.ports import Clock, EventPublisher, StoreDirectory
+from loyalty.kernel.ports import Clock, EventPublisher, MemberDirectory, StoreDirectory
 
 # Stores' time zones come from the tz database; should a runtime lack it, the chain's default (UTC+8) stands in.
 _FALLBACK_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -36,9 +36,11 @@ def load_config(repository: FeedbackRepository) -> StoredFeedbackConfig:
 class FeedbackIntake:
     """POST /v1/feedback: validate, check the caller and the store, queue, answer at once."""
 
-    def __init__(self, queue: FeedbackQueue, stores: StoreDirectory, feedback: FeedbackRepository, clock: Clock):
+    def __init__(self, queue: FeedbackQueue, stores: StoreDirectory, feedback: FeedbackRepository, clock: Clock,
+                 members: MemberDirectory | None = None):
         self._queue = queue
         self._stores = stores
+        self._members = members
         self._feedback = feedback
         self._clock = clock
 
@@ -47,6 +49,8 @@ class FeedbackIntake:
         client.require_store(submission.store_id)
         if self._stores.get_store(submission.store_id) is None:
             raise StoreNotFound(f"store {submission.store_id} is not a store of this chain", field="store_id")
+        if submission.member_id and self._members is not None and not self._members.member_exists(submission.member_id):
+            raise MemberNotFound(f"member {submission.member_id} does not exist", field="member_id")
         # A resend of feedback that is already stored answers as the first time; the processor
         # would drop it anyway. Reusing an id for different feedback is refused while we can still say so.
         stored = self._feedback.get(submission.feedback_id)

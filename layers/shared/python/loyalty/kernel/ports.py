@@ -40,3 +40,9 @@ class EventPublisher(Protocol):
 class StoreDirectory(Protocol):
     def get_store(self, store_id: str) -> Store | None: ...
 
+
+
+class MemberDirectory(Protocol):
+    """Whether a member exists, for capabilities that take a member id from a client."""
+
+    def member_exists(self, member_id: str) -> bool: ...
