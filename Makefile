@@ -73,6 +73,12 @@ invoke:
 keys:
 	$(PY) -m ops.admin --local keys $(ARGS)
 
+# Empties the local run's data (the table in .local-data/dynamodb/ and the stream positions; logs stay),
+# so the next `make run` starts empty. Refused while `make run` is running.
+.PHONY: reset
+reset:
+	$(PYTHON) -m local.reset
+
 bench: install
 	$(PY) -m bench.run
 

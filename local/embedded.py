@@ -48,7 +48,11 @@ class EmbeddedService:
         self._log = open(log_path, "ab")
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
                                          start_new_session=True)
-        wait_for_port(port, process=self._process)
+        try:
+            wait_for_port(port, process=self._process)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self._process.poll() is None:
@@ -61,14 +65,21 @@ class EmbeddedService:
         self._log.close()
 
 
-def start_dynamodb_local(port: int, log_dir: Path) -> EmbeddedService:
+def start_dynamodb_local(port: int, log_dir: Path, db_path: Path | None = None) -> EmbeddedService:
+    """In memory, or kept in `db_path` across restarts. `-sharedDb`: one database file whatever the
+    credentials and region of the caller (without it DynamoDB Local keeps one per access key and region)."""
     java = shutil.which("java")
     if java is None:
         raise FileNotFoundError("java not found: `make install` installs Debian's default-jre-headless")
     jar = dynamodb_local_jar()
+    if db_path is None:
+        storage = ["-inMemory"]
+    else:
+        db_path.mkdir(parents=True, exist_ok=True)
+        storage = ["-dbPath", str(db_path), "-sharedDb"]
     return EmbeddedService(
         "dynamodb-local",
-        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), "-inMemory",
+        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
          "-port", str(port)],
         port, log_dir / "dynamodb-local.log",
     )

@@ -8,7 +8,7 @@ import json
 import sys
 import urllib.request
 
-from local.run import ENDPOINTS_FILE
+from local.endpoints import read_endpoints
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,10 +17,11 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 2
     function, event_file = args
-    if not ENDPOINTS_FILE.exists():
+    endpoints = read_endpoints()
+    if endpoints is None:
         print("the local platform is not running: start it with `make run`")
         return 1
-    base_url = json.loads(ENDPOINTS_FILE.read_text())["base_url"]
+    base_url = endpoints["base_url"]
     with open(event_file, "rb") as handle:
         payload = handle.read()
     request = urllib.request.Request(f"{base_url}/_local/invoke/{function}", data=payload, method="POST",

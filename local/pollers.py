@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
+
+from botocore.exceptions import ClientError
 
 from infra.resources import EVENT_BUS_NAME, QUEUES, SCHEDULES, TABLE, QueueSpec, ScheduleSpec, StreamConsumerSpec
 from local.lambdas import FunctionError, LambdaRuntime
@@ -57,17 +61,17 @@ class QueueConsumer(threading.Thread):
 
     def __init__(self, sqs, runtime: LambdaRuntime, spec: QueueSpec, queue_url: str, stop: threading.Event):
         super().__init__(name=f"sqs-{spec.logical_id}", daemon=True)
-        self._sqs, self._runtime, self._spec, self._url, self._stop = sqs, runtime, spec, queue_url, stop
+        self._sqs, self._runtime, self._spec, self._url, self._stopping = sqs, runtime, spec, queue_url, stop
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.batches = 0
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self.poll_once(wait_seconds=1)
             except Exception as error:  # keep polling, as the event source mapping does
                 print(f"[sqs {self._spec.logical_id}] poll failed: {error}", flush=True)
-                self._stop.wait(1)
+                self._stopping.wait(1)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         messages = self._sqs.receive_message(
@@ -149,6 +153,33 @@ class _Shard:
     pending: list[dict] = field(default_factory=list)  # the batch to (re)send before reading further
     attempts: int = 0
     retry_at: float = 0.0
+    done_through: str | None = None   # every record up to this sequence number is handled (the checkpoint)
+
+
+class StreamCheckpoint:
+    """Where a stream consumer stands, kept in a file so a restarted local run resumes after the last
+    handled record instead of reading the kept table's stream from its start again (an event source
+    mapping keeps its position the same way). Tied to one stream: a table made anew starts over."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self, stream_arn: str) -> tuple[dict[str, str], set[str]]:
+        """({shard id: last handled sequence number}, {shard ids read to their end})."""
+        try:
+            state = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}, set()
+        if state.get("stream_arn") != stream_arn:
+            return {}, set()
+        return dict(state.get("shards") or {}), set(state.get("finished") or ())
+
+    def save(self, stream_arn: str, shards: dict[str, str], finished: set[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"stream_arn": stream_arn, "shards": shards, "finished": sorted(finished)},
+                                      indent=2))
+        os.replace(partial, self.path)
 
 
 class StreamConsumer(threading.Thread):
@@ -157,32 +188,38 @@ class StreamConsumer(threading.Thread):
     mapping filters them, in batches of the spec's size. When the function reports failed records,
     the batch is sent again from the first of them (later records go again too) up to the spec's
     retries; then it is given up, noted in the log, where AWS describes it in the DLQ. An invocation
-    that fails as a whole is retried whole (AWS would also bisect it)."""
+    that fails as a whole is retried whole (AWS would also bisect it). With a checkpoint, the position
+    survives a restart: shards resume after their last handled record."""
 
     def __init__(self, streams, dynamodb, runtime: LambdaRuntime, spec: StreamConsumerSpec, stop: threading.Event,
                  table_name: str = TABLE.name, refresh_seconds: float = 1.0, idle_seconds: float = 0.25,
-                 first_retry_seconds: float = 0.2):
+                 first_retry_seconds: float = 0.2, checkpoint: StreamCheckpoint | None = None):
         super().__init__(name=f"stream-{spec.logical_id}", daemon=True)
-        self._streams, self._runtime, self._spec, self._stop = streams, runtime, spec, stop
+        self._streams, self._runtime, self._spec, self._stopping = streams, runtime, spec, stop
         self._refresh_seconds, self._idle_seconds = refresh_seconds, idle_seconds
         self._first_retry_seconds = first_retry_seconds  # doubling, at most 2 s
         self.stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self._shards: dict[str, _Shard] = {}
         self._finished: set[str] = set()
+        self._checkpoint = checkpoint
+        self._resume_after: dict[str, str] = {}
+        if checkpoint is not None:
+            self._resume_after, self._finished = checkpoint.load(self.stream_arn)
+        self._saved: tuple[dict[str, str], set[str]] = (dict(self._resume_after), set(self._finished))
         self._described_at = float("-inf")
         self.invocations = 0
         self.given_up: list[dict] = []  # records that went to the "DLQ"
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 delivered = self.poll_once()
             except Exception as error:  # keep polling, as the event source mapping does
                 print(f"[stream {self._spec.logical_id}] poll failed: {error}", flush=True)
-                self._stop.wait(1)
+                self._stopping.wait(1)
                 continue
             if not delivered:
-                self._stop.wait(self._idle_seconds)
+                self._stopping.wait(self._idle_seconds)
 
     def poll_once(self) -> int:
         """One pass over the shards; returns how many records were handed to the function."""
@@ -194,10 +231,23 @@ class StreamConsumer(threading.Thread):
             if shard.parent_id in self._shards:  # the parent's records come first
                 continue
             delivered += self._poll_shard(shard)
+            if not shard.pending:
+                shard.done_through = shard.last_sequence
             if shard.exhausted and not shard.pending:
                 del self._shards[shard.shard_id]
                 self._finished.add(shard.shard_id)
+        self._save_checkpoint()
         return delivered
+
+    def _save_checkpoint(self) -> None:
+        if self._checkpoint is None:
+            return
+        positions = {**self._resume_after,
+                     **{s.shard_id: s.done_through for s in self._shards.values() if s.done_through}}
+        positions = {shard_id: sequence for shard_id, sequence in positions.items() if shard_id not in self._finished}
+        if (positions, self._finished) != self._saved:
+            self._checkpoint.save(self.stream_arn, positions, self._finished)
+            self._saved = (positions, set(self._finished))
 
     def _discover_shards(self) -> None:
         start = None
@@ -207,7 +257,9 @@ class StreamConsumer(threading.Thread):
             for shard in page.get("Shards", []):
                 shard_id = shard["ShardId"]
                 if shard_id not in self._shards and shard_id not in self._finished:
-                    self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+                    resume_after = self._resume_after.get(shard_id)  # from the checkpoint of an earlier run
+                    self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"), last_sequence=resume_after,
+                                                    done_through=resume_after)
             start = page.get("LastEvaluatedShardId")
             if not start:
                 return
@@ -243,10 +295,7 @@ class StreamConsumer(threading.Thread):
         if shard.exhausted:
             return []
         if shard.iterator is None:
-            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_sequence}
-                        if shard.last_sequence else {"ShardIteratorType": "TRIM_HORIZON"})
-            shard.iterator = self._streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard.shard_id, **position)["ShardIterator"]
+            shard.iterator = self._iterator(shard)
         try:
             response = self._streams.get_records(ShardIterator=shard.iterator, Limit=self._spec.batch_size)
         except self._streams.exceptions.ExpiredIteratorException:
@@ -258,6 +307,20 @@ class StreamConsumer(threading.Thread):
         shard.iterator = response.get("NextShardIterator")
         shard.exhausted = shard.iterator is None
         return records
+
+    def _iterator(self, shard: _Shard) -> str:
+        trim_horizon = {"ShardIteratorType": "TRIM_HORIZON"}
+        position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_sequence}
+                    if shard.last_sequence else trim_horizon)
+        try:
+            return self._streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard.shard_id, **position)["ShardIterator"]
+        except ClientError as error:
+            # A checkpoint older than the stream's 24 hours: what followed it starts at the trim horizon.
+            if error.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                raise
+            return self._streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard.shard_id, **trim_horizon)["ShardIterator"]
 
     def _invoke(self, batch: list[dict]) -> int | None:
         self.invocations += 1
@@ -278,12 +341,12 @@ class Scheduler(threading.Thread):
 
     def __init__(self, runtime: LambdaRuntime, stop: threading.Event):
         super().__init__(name="scheduler", daemon=True)
-        self._runtime, self._stop = runtime, stop
+        self._runtime, self._stopping = runtime, stop
         self._next = {s.logical_id: s.rate_minutes * 60 for s in SCHEDULES}
 
     def run(self) -> None:
         elapsed = 0
-        while not self._stop.wait(1):
+        while not self._stopping.wait(1):
             elapsed += 1
             for spec in SCHEDULES:
                 if elapsed % (spec.rate_minutes * 60) == 0:
@@ -306,7 +369,7 @@ class EventTap(threading.Thread):
 
     def __init__(self, events, sqs, stop: threading.Event, keep: int = 500):
         super().__init__(name="event-tap", daemon=True)
-        self._sqs, self._stop = sqs, stop
+        self._sqs, self._stopping = sqs, stop
         self.recent: deque = deque(maxlen=keep)
         self._url = sqs.create_queue(QueueName=self.QUEUE)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -315,12 +378,12 @@ class EventTap(threading.Thread):
         events.put_targets(Rule="local-event-tap", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "tap", "Arn": arn}])
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10,
                                                      WaitTimeSeconds=1).get("Messages", [])
             except Exception:
-                self._stop.wait(1)
+                self._stopping.wait(1)
                 continue
             for message in messages:
                 event = json.loads(message["Body"])

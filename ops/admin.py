@@ -5,6 +5,7 @@ contract set to the stack's table.
 Against the local run: add --local (reads the endpoints `make run` wrote).
 
     python -m ops.admin keys create --client-id pos-sh-xuhui --kind pos --stores SH-XUHUI
+    python -m ops.admin keys create --client-id reporting --kind backoffice --all-stores
     python -m ops.admin keys list
     python -m ops.admin keys revoke <key_id>
     python -m ops.admin stores put --store-id NJ-XINJIEKOU --name 新街口店 --city 南京
@@ -13,22 +14,21 @@ Against the local run: add --local (reads the endpoints `make run` wrote).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
-from loyalty.kernel.identity import ClientKind, Scope
+from loyalty.kernel.identity import ALL_STORES, ClientKind, Scope
 from loyalty.platform import environment as env
 from loyalty.kernel.stores import Store
 
 
 def _services(local: bool):
     if local:
-        from local.run import ENDPOINTS_FILE
+        from local.endpoints import read_endpoints
 
-        if not ENDPOINTS_FILE.exists():
+        endpoints = read_endpoints()
+        if endpoints is None:
             sys.exit("the local platform is not running: start it with `make run`")
-        endpoints = json.loads(ENDPOINTS_FILE.read_text())
         for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
                      "AWS_SECRET_ACCESS_KEY", env.TABLE_NAME):
             os.environ[name] = endpoints[name]
@@ -42,6 +42,21 @@ def _services(local: bool):
     return Services(table=boto3.resource("dynamodb").Table(table_name))
 
 
+def _store_ids(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """--all-stores, or the stores named: `*` is not a store id (and unquoted the shell would replace
+    it with the file names of the current folder)."""
+    if args.all_stores:
+        if args.kind != ClientKind.BACKOFFICE.value:
+            parser.error(f"--all-stores is for back-office keys only (--kind {ClientKind.BACKOFFICE.value})")
+        return [ALL_STORES]
+    store_ids = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if any("*" in s for s in store_ids):
+        parser.error("--stores takes store ids; for every store use --all-stores (back-office keys only)")
+    if not store_ids:
+        parser.error("--stores needs at least one store id")
+    return store_ids
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ops.admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,7 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     create = keys.add_parser("create")
     create.add_argument("--client-id", required=True)
     create.add_argument("--kind", required=True, choices=[k.value for k in ClientKind])
-    create.add_argument("--stores", required=True, help="comma-separated store ids, or * (back-office only)")
+    acts_for = create.add_mutually_exclusive_group(required=True)
+    acts_for.add_argument("--stores", help="comma-separated store ids the client acts for")
+    acts_for.add_argument("--all-stores", action="store_true", help="every store (back-office clients only)")
     create.add_argument("--scopes", help="comma-separated scopes (default: the kind's scopes)")
     create.add_argument("--description", default="")
     keys.add_parser("list")
@@ -66,12 +83,14 @@ def main(argv: list[str] | None = None) -> None:
     put.add_argument("--kind", default="store", choices=["store", "webshop", "app"])
     stores.add_parser("list")
     args = parser.parse_args(argv)
+    if args.area == "keys" and args.command == "create":
+        store_ids = _store_ids(create, args)
 
     services = _services(args.local)
     if args.area == "keys" and args.command == "create":
         scopes = [Scope(s) for s in args.scopes.split(",")] if args.scopes else None
         api_key, record = services.api_key_service.create(
-            args.client_id, ClientKind(args.kind), args.stores.split(","), scopes, args.description)
+            args.client_id, ClientKind(args.kind), store_ids, scopes, args.description)
         print(f"key_id: {record.key_id}\napi_key: {api_key}\n(shown once; only its hash is stored)")
     elif args.area == "keys" and args.command == "list":
         for record in services.api_key_service.list():

@@ -1,70 +1,34 @@
 """Starts the local run exactly as `make run` does (DynamoDB Local, moto server, gateway, pollers,
-scheduler) once per test session, and talks HTTP to it."""
+scheduler) once per test session, over a fresh data folder of its own, and talks HTTP to it."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import requests
 
-from local.demo import demo_key
-from local.embedded import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Platform:
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.http = requests.Session()
-
-    def key(self, client_id: str) -> str:
-        return demo_key(client_id)
-
-    def call(self, method: str, path: str, client: str | None = "pos-sh-jingan", json=None, headers=None,
-             data=None) -> requests.Response:
-        all_headers = dict(headers or {})
-        if client is not None:
-            all_headers["X-Api-Key"] = self.key(client)
-        return self.http.request(method, self.base_url + path, json=json, data=data, headers=all_headers, timeout=60)
+from local.endpoints import DATA_DIR_VARIABLE
+from tests.e2e.local_run import LocalRun, checkout_pythonpath
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory):
-    port = free_port()
+    """The session's local run, over an empty data folder of its own (never the checkout's .local-data/).
+    Operator commands run by the tests (`python -m ops.admin --local`) find it through the same variable."""
+    data_dir = tmp_path_factory.mktemp("local-data")
     log = tmp_path_factory.mktemp("local-run") / "run.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        env.pop(name, None)
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.run", "--port", str(port), "--authorizer-cache-seconds", "0"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"local run exited early:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(base_url + "/_local/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"local run did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.5)
-    yield Platform(base_url)
-    process.send_signal(signal.SIGINT)
+    previous = {name: os.environ.get(name) for name in (DATA_DIR_VARIABLE, "PYTHONPATH")}
+    os.environ.update({DATA_DIR_VARIABLE: str(data_dir), "PYTHONPATH": checkout_pythonpath()})
+    run = LocalRun(data_dir, log)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        yield run.start()
+    finally:
+        run.stop()
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 _counter = iter(range(10_000_000))
