@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from local.gateway import LocalGateway
+from loyalty.platform import environment as env
 from local.lambdas import FunctionError, LambdaRuntime, PrefixedLines, is_authorizer_refusal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,13 +56,14 @@ def api_event(path: str, method: str = "GET", body: dict | None = None) -> dict:
 def runtime():
     environment = {
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "LOYALTY_TABLE_NAME": "loyalty-main",
-        "EVENT_BUS_NAME": "loyalty-bus", "DEFAULT_COUNTRY_CODE": "86", "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "LoyaltyTests",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        **env.function_environment(table_name="loyalty-main", event_bus_name="loyalty-bus",
+                                   default_country_code="86", queue_urls={}, sends_to=()),
     }
     names = ("authorizer", "members", "program")
     # one container per function: were containers shared, all three would run in one process
-    runtime = LambdaRuntime({name: {**environment, "POWERTOOLS_SERVICE_NAME": name} for name in names}, containers=1)
+    runtime = LambdaRuntime({name: {**environment, **env.powertools_environment(
+        service_name=name, metrics_namespace="LoyaltyTests", tracing=False)} for name in names}, containers=1)
     yield runtime
     runtime.shutdown()
 

@@ -290,3 +290,17 @@ def test_an_invalid_configuration_is_refused_naming_the_field(services, change, 
 
     assert (status, answer["error"]["field"]) == (400, field)
     assert staff("GET", "/v1/feedback/config")[1]["version"] == 0
+
+
+def test_what_get_config_answers_can_be_put_back_as_it_is(services):
+    status, current = staff("GET", "/v1/feedback/config")
+    assert status == 200 and {"source", "updated_at", "updated_by", "version"} <= set(current)
+    status, stored = staff("PUT", "/v1/feedback/config", body=current)
+    assert status == 200 and stored["version"] == current["version"] + 1 and stored["source"] == "stored"
+    status, again = staff("PUT", "/v1/feedback/config", body=stored)
+    assert status == 200 and again["version"] == stored["version"] + 1
+
+
+def test_a_pos_key_is_refused_config_changes_before_its_body_is_read(services):
+    status, answer = staff("PUT", "/v1/feedback/config", body={"nonsense": True}, client=POS_SH)
+    assert status == 403 and answer["error"]["code"] == "MISSING_SCOPE"

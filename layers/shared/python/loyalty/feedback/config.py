@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import ClassVar, Literal, Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
@@ -72,6 +72,12 @@ class FeedbackConfigUpdate(FeedbackConfig):
     """PUT /v1/feedback/config: the whole configuration and the version it replaces (0 for the defaults)."""
 
     version: StrictInt = Field(ge=0, description="Version you read; 409 if someone changed it since")
+    # What GET answers can be sent back as it is: these are read-only and ignored.
+    source: Literal["stored", "default"] | None = Field(default=None, description="Read-only; ignored")
+    updated_at: datetime | None = Field(default=None, description="Read-only; ignored")
+    updated_by: str | None = Field(default=None, max_length=128, description="Read-only; ignored")
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"version", "source", "updated_at", "updated_by"})
 
 
 class StoredFeedbackConfig(BaseModel):

@@ -198,7 +198,7 @@ class FeedbackDesk:
 
     def put_config(self, update: FeedbackConfigUpdate, client: ClientIdentity) -> FeedbackConfigView:
         client.require(Scope.FEEDBACK_MANAGE)
-        config = FeedbackConfig.model_validate(update.model_dump(exclude={"version"}))
+        config = FeedbackConfig.model_validate(update.model_dump(exclude=set(FeedbackConfigUpdate.READ_ONLY)))
         stored = self._feedback.put_config(config, expected_version=update.version, at=self._clock.now(),
                                            by=client.client_id)
         return config_view(stored)
