@@ -1,11 +1,17 @@
 """The one function construct: every Lambda function of the platform gets its runtime, architecture,
 tracing, logging, retention and Powertools settings here, and only the permissions granted to it; and
-the layers and handler code all of them share."""
+the layers and handler code all of them share.
+
+Every function runs with SnapStart: each deploy publishes a version, Lambda initialises it once (imports
+and module-level setup) and snapshots it, and cold starts resume from that snapshot. Only published
+versions have snapshots, so nothing invokes the function itself ($LATEST): API Gateway, the authorizer,
+event source mappings and schedules all invoke the alias `live`, which points at the newest version
+(docs/decisions.md, 15)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,6 +24,12 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 LAYER_PYTHON_VERSION = "3.14"
 LAYER_PLATFORM = "manylinux2014_aarch64"
 METRICS_NAMESPACE = "Loyalty"
+SNAP_START = lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+ALIAS_NAME = "live"
+# A version's logical id must change whenever its layers do, or the alias would keep running the old
+# layers' code: CDK hashes the layers into it only with this flag (cdk.json sets it; the stack sets it
+# too, so that a synth outside the CDK CLI, as the tests do, publishes the same versions).
+RECOGNIZE_LAYER_VERSION = "@aws-cdk/aws-lambda:recognizeLayerVersion"
 ROOT = Path(__file__).resolve().parent.parent
 DEPS_LAYER_DIR = ROOT / ".build/layers/deps"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
@@ -64,7 +76,16 @@ class LoyaltyFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             environment={**env.powertools_environment(service_name=spec.name, metrics_namespace=METRICS_NAMESPACE),
                          **environment},
+            snap_start=SNAP_START,
+            # A superseded version is deleted once the alias has moved on (CloudFormation's cleanup, after
+            # the update succeeded): a Python snapshot is billed for as long as its version exists.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
+        Annotations.of(self.function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish", "Every deploy publishes a version (the alias's).")
+        # What everything invokes. Grants stay on the function's role, which every version runs with.
+        self.alias = lambda_.Alias(self, "Alias", alias_name=ALIAS_NAME, version=self.function.current_version,
+                                   description="The newest published version, resumed from its SnapStart snapshot")
 
 
 def _pascal(name: str) -> str:

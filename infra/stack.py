@@ -9,13 +9,14 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra.constructs import Api, Consumers, Data, Monitoring, StackWithStableIds
-from infra.function import LoyaltyFunction, function_code, shared_layers
+from infra.function import RECOGNIZE_LAYER_VERSION, LoyaltyFunction, function_code, shared_layers
 from infra.resources import CORS, FUNCTIONS, env
 
 
 class LoyaltyStack(StackWithStableIds):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.node.set_context(RECOGNIZE_LAYER_VERSION, True)  # before any function (infra/function.py)
         context = self.node.try_get_context
         self.data = Data(self, "Data")
         self.functions = self._functions(
@@ -45,6 +46,8 @@ class LoyaltyStack(StackWithStableIds):
             fn = LoyaltyFunction(self, spec, code=code, layers=layers, environment=environment,
                                  log_retention=retention)
             self.data.grant(fn)
+            # Invokers bound to the alias keep the ids they had bound to the function (stable_ids.py).
+            self.keep_bound_ids(bound_to=fn.alias, formerly=fn.function)
             functions[spec.name] = fn
         return functions
 

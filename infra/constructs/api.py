@@ -56,7 +56,7 @@ class Api(StackLevel):
             ) if CORS.allow_origins else None,
         )
         authorizer = apigw.RequestAuthorizer(
-            self, "ApiKeyAuthorizer", handler=functions[AUTHORIZER.name].function,
+            self, "ApiKeyAuthorizer", handler=functions[AUTHORIZER.name].alias,
             identity_sources=[apigw.IdentitySource.header(API_KEY_HEADER)],
             results_cache_ttl=Duration.seconds(AUTHORIZER_CACHE_SECONDS),
         )
@@ -64,7 +64,7 @@ class Api(StackLevel):
         validator = self.rest_api.add_request_validator("RequestValidator", validate_request_parameters=True,
                                                         validate_request_body=True)
         for spec in FUNCTIONS:
-            integration = apigw.LambdaIntegration(functions[spec.name].function)
+            integration = apigw.LambdaIntegration(functions[spec.name].alias)
             for route in spec.routes:
                 self.rest_api.root.resource_for_path(route.path).add_method(
                     route.method, integration, authorizer=authorizer,

@@ -24,7 +24,7 @@ class Consumers(StackLevel):
         self._data = data
         self._functions = functions
         for queue in QUEUES:
-            functions[queue.consumer].function.add_event_source(sources.SqsEventSource(
+            functions[queue.consumer].alias.add_event_source(sources.SqsEventSource(
                 data.queues[queue.logical_id], batch_size=queue.batch_size, report_batch_item_failures=True,
                 max_batching_window=Duration.seconds(1)))
         self.dead_letter_queues: dict[str, sqs.Queue] = {}  # by the DLQ's name
@@ -33,12 +33,12 @@ class Consumers(StackLevel):
         for schedule in SCHEDULES:
             events.Rule(self, f"{schedule.logical_id}Schedule", description=schedule.description,
                         schedule=events.Schedule.rate(Duration.minutes(schedule.rate_minutes)),
-                        targets=[targets.LambdaFunction(functions[schedule.function].function, retry_attempts=2)])
+                        targets=[targets.LambdaFunction(functions[schedule.function].alias, retry_attempts=2)])
 
     def _stream_consumer(self, spec: StreamConsumerSpec) -> None:
         dlq = dead_letter_queue(self, f"{spec.logical_id}DLQ", spec.dlq_name, self._data.key)
         self.dead_letter_queues[spec.dlq_name] = dlq
-        self._functions[spec.function].function.add_event_source(sources.DynamoEventSource(
+        self._functions[spec.function].alias.add_event_source(sources.DynamoEventSource(
             self._data.table, starting_position=lambda_.StartingPosition.TRIM_HORIZON, batch_size=spec.batch_size,
             retry_attempts=spec.max_retries, bisect_batch_on_error=True, report_batch_item_failures=True,
             on_failure=sources.SqsDlq(dlq),

@@ -60,6 +60,8 @@ class Monitoring(Construct):
                     description=f"The API's p99 latency exceeded {spec.api_p99_latency_ms} ms for "
                                 f"{spec.api_latency_periods * spec.period_minutes} minutes.")
 
+        # Function metrics on the function, not its alias: without a version or alias dimension they add up
+        # every version, so they also count a superseded version finishing its work during a deploy.
         errors, throttles = [], []
         for name, fn in functions.items():
             errors.append(fn.function.metric_errors(period=period, statistic="Sum"))

@@ -11,6 +11,11 @@ That includes ids that embed another construct's unique id: an event source mapp
 queue or table, a Lambda permission after its API or rule. New capabilities (monitoring) are ordinary
 constructs and carry their own name in their ids. tests/infra/test_stable_ids.py pins the ids of what
 was deployed. (Every id is pinned once allocated, so `Stack.rename_logical_id` has no effect here.)
+
+Invokers moved the same way when the functions got SnapStart: what used to be bound to a function (its
+event source mappings, the authorizer's permission) is now bound to the function's alias, and keeps the
+id it had (`keep_bound_ids`). CloudFormation then updates a mapping in place, to invoke the alias, and it
+carries on from its position in the stream rather than starting over at the stream's trim horizon.
 """
 from __future__ import annotations
 
@@ -62,10 +67,28 @@ class StackWithStableIds(Stack):
         self._legacy_unique_ids: dict[str, str] = {}  # a descendant's unique id now -> before the split
         self._rewritten: dict[str, str] = {}
         self._stack_path = self.node.path.split("/")
+        # path of a construct now bound to -> (path of the one formerly bound to, path of its own resource)
+        self._bound_ids: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...] | None]] = {}
+
+    def keep_bound_ids(self, *, bound_to: Construct, formerly: Construct) -> None:
+        """What is bound to `bound_to` (permissions, event source mappings: CDK creates them as its
+        children) keeps the logical id it had as a child of `formerly`. `bound_to`'s own resource does not."""
+        own = bound_to.node.default_child
+        self._bound_ids[self._relative(bound_to)] = (self._relative(formerly), own and self._relative(own))
+
+    def _relative(self, construct: Construct) -> tuple[str, ...]:
+        return tuple(construct.node.path.split("/")[len(self._stack_path):])
+
+    def _formerly(self, path: list[str]) -> list[str]:
+        for bound_to, (formerly, own) in self._bound_ids.items():
+            if len(path) > len(bound_to) and tuple(path[:len(bound_to)]) == bound_to and tuple(path) != own:
+                return [*formerly, *path[len(bound_to):]]
+        return path
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
         path = cfn_element.node.path.split("/")[len(self._stack_path):]
-        legacy = [self._legacy_component(c) for c in (path[1:] if path[0] in self._stack_level else path)]
+        formerly = self._formerly(path)
+        legacy = [self._legacy_component(c) for c in (formerly[1:] if formerly[0] in self._stack_level else formerly)]
         logical_id = super()._allocate_logical_id(cfn_element) if legacy == path else make_unique_id(legacy)
         # CDK asks again on every resolve (thousands of calls into Python per synth); an element's id
         # never changes, so it is pinned now. An element that sets its own id later (the API's

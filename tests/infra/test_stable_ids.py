@@ -6,9 +6,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.constructs.stable_ids import make_unique_id
+from infra.constructs.stable_ids import StackWithStableIds, make_unique_id
 
-# Logical ids before the split (stack id LoyaltyPlatform, as in infra/app.py).
+# Logical ids before the split (stack id LoyaltyPlatform, as in infra/app.py). The event source
+# mappings and the authorizer's permission are bound to the functions' aliases now (SnapStart), and keep
+# these ids: CloudFormation updates a mapping in place and it keeps its position in the stream.
 DEPLOYED = {
     "DataKey17AFBB84": "AWS::KMS::Key",
     "LoyaltyTable447B025A": "AWS::DynamoDB::Table",
@@ -64,3 +66,24 @@ def test_unique_ids_are_cdks():
         assert make_unique_id(path) == cdk.Names.unique_id(element)
         assert make_unique_id(path[1:]) == stack.resolve(element.logical_id)
     assert stack.resolve(elements[-1].logical_id) == "TopLevel"
+
+
+def test_what_is_bound_to_an_alias_keeps_the_id_it_had_bound_to_the_function():
+    app = cdk.App()
+    stack = StackWithStableIds(app, "Stack")
+    owner = Construct(stack, "MembersFunction")
+    function, alias = Construct(owner, "Function"), Construct(owner, "Alias")
+    alias_resource = cdk.CfnResource(alias, "Resource", type="Custom::Alias")
+    mapping = cdk.CfnResource(Construct(alias, "SqsEventSource:Queue"), "Resource", type="Custom::Mapping")
+    permission = cdk.CfnResource(alias, "Authorizer:Permissions", type="Custom::Permission")
+    stack.keep_bound_ids(bound_to=alias, formerly=function)
+
+    reference = cdk.Stack(app, "Reference")  # the same resources bound to the function, as CDK names them
+    before = Construct(Construct(reference, "MembersFunction"), "Function")
+    expected_mapping = cdk.CfnResource(Construct(before, "SqsEventSource:Queue"), "Resource", type="Custom::Mapping")
+    expected_permission = cdk.CfnResource(before, "Authorizer:Permissions", type="Custom::Permission")
+    assert stack.resolve(mapping.logical_id) == reference.resolve(expected_mapping.logical_id)
+    assert stack.resolve(permission.logical_id) == reference.resolve(expected_permission.logical_id)
+    # The alias's own resource is new and named as CDK names it.
+    assert stack.resolve(alias_resource.logical_id) == make_unique_id(["MembersFunction", "Alias", "Resource"])
+    assert stack.resolve(alias_resource.logical_id).startswith("MembersFunctionAlias")
