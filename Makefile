@@ -53,8 +53,11 @@ layers: .build/layers/deps/.built .build/layers/deps-host/.built
 run: install
 	$(PY) -m local.run --port $(PORT)
 
+# Unit, component and infra tests spread over the cores; the end-to-end and contract tests each start
+# local runs of their own and go after, one at a time.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile tests/unit tests/component tests/infra
+	$(PY) -m pytest tests/e2e tests/contract
 
 synth: install
 	npx cdk synth --quiet

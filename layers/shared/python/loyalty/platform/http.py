@@ -137,16 +137,15 @@ def json_depth(text: str) -> int:
 
 def resolve(app: APIGatewayRestResolver, event: dict, context: Any,
             scopes: Mapping[str, Scope] | None = None) -> dict:
-    """Entry point for every API function: the body as JSON text, the route's scope, then routing.
+    """Entry point for every API function: the route's scope, the body as JSON text, then routing.
 
     The API speaks JSON only: a body sent without a JSON content type (curl's default is a form) is
     still read as JSON, so it is validated field by field, never parsed as form data."""
     try:
+        required = (scopes or {}).get(f"{event.get('httpMethod')} {event.get('resource')}")
+        if required is not None:
+            _caller_of(event).require(required)
         refused = read_body(event)
-        if refused is None:
-            required = (scopes or {}).get(f"{event.get('httpMethod')} {event.get('resource')}")
-            if required is not None:
-                _caller_of(event).require(required)
     except DomainError as error:
         refused = error
     if refused is not None:
