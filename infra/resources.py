@@ -56,7 +56,8 @@ class StreamConsumerSpec:
     """A function fed by the table's stream, filtered to the new items of one entity."""
     logical_id: str
     function: str
-    entity: str  # only INSERTs whose new image has this `entity` reach the function
+    entity: str  # INSERTs whose new image has this `entity` reach the function,
+    carries: str  # and so do INSERTs whose new image has this attribute
     batch_size: int
     max_retries: int  # then the batch's description goes to the dead-letter queue
     dlq_name: str
@@ -214,6 +215,7 @@ STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
         logical_id="EventsRelayStream",
         function="events_relay",
         entity="outbox",  # loyalty.platform.outbox.OUTBOX_ENTITY
+        carries="evt_type",  # loyalty.platform.outbox.EVENT_TYPE_ATTRIBUTE: an event riding on its item
         batch_size=50,
         max_retries=10,
         dlq_name="loyalty-events-relay-dlq",

@@ -95,10 +95,11 @@ class QueueConsumer(threading.Thread):
         return len(messages)
 
 
-def stream_record_matches(record: dict, entity: str) -> bool:
-    """The filter the stack puts on a stream consumer's mapping: INSERTs whose new image has the entity."""
+def stream_record_matches(record: dict, entity: str, carries: str = "evt_type") -> bool:
+    """The filter the stack puts on a stream consumer's mapping: INSERTs whose new image carries the
+    attribute (an event riding on the item it reports), or is an item of the entity."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    return record.get("eventName") == "INSERT" and image.get("entity") == {"S": entity}
+    return record.get("eventName") == "INSERT" and (carries in image or image.get("entity") == {"S": entity})
 
 
 def stream_event(stream_arn: str, records: list[dict]) -> dict:
@@ -269,7 +270,7 @@ class StreamConsumer(threading.Thread):
             if time.monotonic() < shard.retry_at:
                 return 0
         else:
-            shard.pending = [r for r in self._read(shard) if stream_record_matches(r, self._spec.entity)]
+            shard.pending = [r for r in self._read(shard) if stream_record_matches(r, self._spec.entity, self._spec.carries)]
             shard.attempts = 0
             if not shard.pending:
                 return 0

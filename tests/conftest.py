@@ -27,8 +27,8 @@ for _name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
 
 
 class RecordingPublisher:
-    """What would reach the bus: events published directly, plus the events committed to the table's
-    outbox, which the relay publishes (read back from the table, oldest first)."""
+    """What would reach the bus: events published directly, plus the events committed to the table on
+    the items that carry them, which the relay publishes (read back from the table, oldest first)."""
 
     def __init__(self, table=None):
         self.direct = []
@@ -47,11 +47,12 @@ class RecordingPublisher:
         from boto3.dynamodb.conditions import Attr
 
         from loyalty.platform.dynamo import plain
-        from loyalty.platform.outbox import OUTBOX_ENTITY, event_from_item
+        from loyalty.platform.outbox import EVENT_TYPE_ATTRIBUTE, OUTBOX_ENTITY, event_from_item
 
         items, start = [], None
+        carrying = Attr(EVENT_TYPE_ATTRIBUTE).exists() | Attr("entity").eq(OUTBOX_ENTITY)
         while True:
-            page = self.table.scan(FilterExpression=Attr("entity").eq(OUTBOX_ENTITY),
+            page = self.table.scan(FilterExpression=carrying,
                                    **({"ExclusiveStartKey": start} if start else {}))
             items += page["Items"]
             start = page.get("LastEvaluatedKey")

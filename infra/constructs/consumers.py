@@ -42,8 +42,11 @@ class Consumers(StackLevel):
             self._data.table, starting_position=lambda_.StartingPosition.TRIM_HORIZON, batch_size=spec.batch_size,
             retry_attempts=spec.max_retries, bisect_batch_on_error=True, report_batch_item_failures=True,
             on_failure=sources.SqsDlq(dlq),
-            # Only new items of the entity invoke the function (and are billed); the rest is skipped.
+            # Only new items that carry an event invoke the function (and are billed); the rest is skipped.
             filters=[lambda_.FilterCriteria.filter({
+                "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                "dynamodb": {"NewImage": {spec.carries: {"S": lambda_.FilterRule.exists()}}},
+            }), lambda_.FilterCriteria.filter({
                 "eventName": lambda_.FilterRule.is_equal("INSERT"),
                 "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(spec.entity)}}},
             })]))

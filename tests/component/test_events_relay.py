@@ -94,7 +94,8 @@ def test_other_items_and_removals_are_skipped_as_successes(relay):
         stream_record(member, "MODIFY"),
         stream_record(outbox_item(event), "REMOVE"),  # the outbox item expiring through the TTL
         stream_record(outbox_item(event), "MODIFY"),
-        stream_record({**outbox_item(domain_event()), "entity": "not-outbox"}),
+        stream_record({k: v for k, v in outbox_item(domain_event()).items() if not k.startswith("evt_")}
+                      | {"entity": "not-outbox"}),  # an item that carries no event
     ]
     response = events_relay.handler(batch(*records), LambdaContext())
     assert response == {"batchItemFailures": []}

@@ -166,7 +166,7 @@ def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
     _, template = synthesized
     table_id = _logical_id(template, "AWS::DynamoDB::Table")
     [consumer] = STREAM_CONSUMERS
-    assert consumer.function == "events_relay" and consumer.entity == "outbox"
+    assert consumer.function == "events_relay" and consumer.entity == "outbox" and consumer.carries == "evt_type"
     dlq_id = _logical_id(template, "AWS::SQS::Queue", QueueName=consumer.dlq_name)
     mappings = [m["Properties"] for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
                 if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}]
@@ -186,8 +186,11 @@ def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
-    [pattern] = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
-    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["outbox"]}}}}
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert patterns == [
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"evt_type": {"S": [{"exists": True}]}}}},
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["outbox"]}}}},
+    ]
     template.has_resource_properties("AWS::SQS::Queue", {
         "QueueName": consumer.dlq_name, "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": Match.any_value()})
 

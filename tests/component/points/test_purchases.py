@@ -190,6 +190,7 @@ def test_a_webshop_purchase_earns_on_the_same_balance(services, member, ctx, clo
 
 def test_a_purchase_is_one_read_and_one_transaction(services, member, clock):
     services.program_rules.current()  # rules are cached per container
+    services.cached_stores.get_store("SH-JINGAN")  # and so are stores
     calls = []
     client = services.table.meta.client
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
@@ -212,3 +213,25 @@ def test_a_retry_spelling_the_same_time_and_money_differently_is_still_a_replay(
     respelled = dict(body, occurred_at=ago(clock, hours=1).astimezone(timezone(timedelta(hours=8))).isoformat(),
                      total="100.0", lines=[dict(body["lines"][0], unit_price="100", amount="100.000")])
     assert post(ctx, member, respelled)[0] == 200
+
+
+def test_a_purchase_reads_three_keys_and_writes_three_items(services, member, clock):
+    """The purchase record is the claim and the ledger entry carries the event (decision log 16)."""
+    services.program_rules.current()
+    services.cached_stores.get_store("SH-JINGAN")
+    sent = []
+    client = services.table.meta.client
+    client.meta.events.register("provide-client-params.dynamodb.*", lambda params, model, **_: sent.append(
+        (model.name, params)))
+    request = PurchaseRequest.model_validate(purchase_body("ORD-ITEMS", occurred_at=ago(clock, hours=1)))
+    services.points_service.earn_purchase(member, request, ClientIdentity.from_context(POS_SH))
+    (_, read), (_, write) = sent
+    [keys] = [table["Keys"] for table in read["RequestItems"].values()]
+    assert len(keys) == 3
+    written = [next(iter(item.values()))["Item"] for item in write["TransactItems"]]
+    assert len(written) == 3
+    assert sorted(item["entity"] for item in written) == ["ledger_entry", "points_balance", "purchase"]
+    [entry] = [item for item in written if item["entity"] == "ledger_entry"]
+    assert entry["evt_type"] == "PointsEarned.v1"
+    [record] = [item for item in written if item["entity"] == "purchase"]
+    assert record["PK"] == "PURCHASE#SH-JINGAN#ORD-ITEMS" and record["request_hash"] and record["response"]["points"]

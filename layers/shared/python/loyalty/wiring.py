@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
     from loyalty.members.service import MemberService
-    from loyalty.platform.stores import DynamoStoreDirectory
+    from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
     from loyalty.points.dynamo import DynamoPointsRepository, DynamoProgramRulesRepository
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
 
@@ -79,9 +79,16 @@ class Services:
 
     @cached_property
     def stores(self) -> DynamoStoreDirectory:
-        from loyalty.platform.stores import DynamoStoreDirectory
+        from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
 
         return DynamoStoreDirectory(self.table)
+
+    @cached_property
+    def cached_stores(self) -> CachedStoreDirectory:
+        # per container: stores change rarely, and every earning operation needs its store
+        from loyalty.platform.stores import CachedStoreDirectory
+
+        return CachedStoreDirectory(self.stores)
 
     # -- clients ----------------------------------------------------------------------------------
     @cached_property
@@ -123,7 +130,7 @@ class Services:
     def points_repository(self) -> DynamoPointsRepository:
         from loyalty.points.dynamo import DynamoPointsRepository
 
-        return DynamoPointsRepository(self.table)
+        return DynamoPointsRepository(self.table, stores=self.cached_stores)
 
     @cached_property
     def points_service(self) -> PointsService:

@@ -1,8 +1,10 @@
-"""Transactional outbox: events are items written in the same transaction as the change they report.
+"""Transactional outbox: an event is written in the same transaction as the change it reports, either
+on a new item the change writes anyway (a ledger entry carries the event of its operation) or, when the
+change writes no new item, as an outbox item of its own.
 
-The table's stream carries each new outbox item to the `events_relay` function, which puts it on
-the bus; a crash between the commit and the publish can no longer lose an event. Outbox items expire
-a day later through the table's TTL."""
+The table's stream carries each new item that carries an event (`evt_type` set) to the `events_relay`
+function, which puts the event on the bus; a crash between the commit and the publish can no longer
+lose an event. Outbox items expire a day later through the table's TTL."""
 from __future__ import annotations
 
 import json
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 from loyalty.kernel.events import DomainEvent
 
 OUTBOX_ENTITY = "outbox"
+EVENT_TYPE_ATTRIBUTE = "evt_type"  # the stream consumer's filter: new items carrying an event
 KEEP_FOR = timedelta(days=1)
 
 
@@ -36,15 +39,22 @@ class RelayedEvent(BaseModel):
         return {"event_id": self.event_id, "occurred_at": self.occurred_at.isoformat(), **self.detail}
 
 
+def event_fields(event: DomainEvent | RelayedEvent) -> dict[str, Any]:
+    """The attributes with which an item carries an event to the relay."""
+    return {
+        "evt_id": event.event_id,
+        "evt_source": event.source,
+        EVENT_TYPE_ATTRIBUTE: event.detail_type,
+        "evt_at": event.occurred_at.isoformat(),
+        "evt_detail": json.dumps(event.detail, default=str, ensure_ascii=False, sort_keys=True),
+    }
+
+
 def outbox_item(event: DomainEvent | RelayedEvent) -> dict[str, Any]:
     return {
         **outbox_key(event.event_id),
         "entity": OUTBOX_ENTITY,
-        "event_id": event.event_id,
-        "source": event.source,
-        "detail_type": event.detail_type,
-        "occurred_at": event.occurred_at.isoformat(),
-        "detail": json.dumps(event.detail, default=str, ensure_ascii=False, sort_keys=True),
+        **event_fields(event),
         "expires_at": int((event.occurred_at + KEEP_FOR).timestamp()),
     }
 
@@ -56,24 +66,28 @@ def outbox_puts(table_name: str, events: list[DomainEvent]) -> list[dict[str, An
 
 
 def event_from_item(item: dict[str, Any]) -> RelayedEvent:
-    """The event an outbox item (plain Python values, as deserialized from the stream) carries."""
-    return RelayedEvent(
-        event_id=item["event_id"],
-        source=item["source"],
-        detail_type=item["detail_type"],
-        occurred_at=datetime.fromisoformat(item["occurred_at"]),
-        detail=json.loads(item["detail"]),
-    )
+    """The event an item (plain Python values, as deserialized from the stream) carries."""
+    if EVENT_TYPE_ATTRIBUTE not in item:  # an outbox item of the first format, still in the stream
+        return RelayedEvent(event_id=item["event_id"], source=item["source"], detail_type=item["detail_type"],
+                            occurred_at=datetime.fromisoformat(item["occurred_at"]), detail=json.loads(item["detail"]))
+    return RelayedEvent(event_id=item["evt_id"], source=item["evt_source"], detail_type=item[EVENT_TYPE_ATTRIBUTE],
+                        occurred_at=datetime.fromisoformat(item["evt_at"]), detail=json.loads(item["evt_detail"]))
+
+
+def carries_event(record: dict[str, Any]) -> bool:
+    """The stream consumer's filter: an INSERT whose new image carries an event (or is an outbox item
+    of the first format)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return record.get("eventName") == "INSERT" and (
+        EVENT_TYPE_ATTRIBUTE in image or image.get("entity") == {"S": OUTBOX_ENTITY})
 
 
 _deserializer = TypeDeserializer()  # numbers become Decimal, as the table stores them
 
 
 def event_from_stream_record(record: dict[str, Any]) -> RelayedEvent | None:
-    """The event a DynamoDB stream record of a new outbox item carries; None for any other record."""
-    if record.get("eventName") != "INSERT":
+    """The event a DynamoDB stream record of a new item carries; None for any other record."""
+    if not carries_event(record):
         return None
-    image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if image.get("entity") != {"S": OUTBOX_ENTITY}:
-        return None
+    image = record["dynamodb"]["NewImage"]
     return event_from_item({name: _deserializer.deserialize(value) for name, value in image.items()})

@@ -16,11 +16,11 @@ from loyalty.platform.dynamo import (
     member_pk, plain, strip_keys,
 )
 from loyalty.platform.cursor import decode_cursor, encode_cursor
-from loyalty.platform.outbox import outbox_puts
-from loyalty.platform.stores import store_key
+from loyalty.platform.outbox import event_fields, outbox_puts
+from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
 from loyalty.kernel.errors import InvalidInput
 from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
-from loyalty.kernel.stores import Store
+from loyalty.kernel.ports import StoreDirectory
 from loyalty.points.ledger import LedgerEntry, PointsBalance
 from loyalty.points.ports import (
     CounterIncrement, MemberFacts, PendingLot, PurchaseRecord, Snapshot, StaleSnapshot, StoredClaim, WritePlan,
@@ -43,8 +43,19 @@ def ledger_key(member_id: str, seq: int) -> dict[str, str]:
     return {"PK": member_pk(member_id), "SK": f"{LEDGER}{seq:012d}"}
 
 
-def purchase_key(member_id: str, store_id: str, order_id: str) -> dict[str, str]:
-    return {"PK": member_pk(member_id), "SK": f"PURCHASE#{store_id}#{order_id}"}
+def purchase_key(store_id: str, order_id: str) -> dict[str, str]:
+    """A purchase is keyed by its business key alone: the record is also the purchase's idempotency
+    claim (one item, not two), and a return finds it from the store and order it names."""
+    return {"PK": f"PURCHASE#{store_id}#{order_id}", "SK": "PURCHASE"}
+
+
+PURCHASE_CLAIM_SCOPE = "purchase:"  # claims with this scope live on the purchase record they guard
+
+
+def claim_location(scope: str, key: str) -> dict[str, str]:
+    if scope.startswith(PURCHASE_CLAIM_SCOPE):
+        return purchase_key(scope[len(PURCHASE_CLAIM_SCOPE):], key)
+    return idempotency_key(scope, key)
 
 
 def lot_key(member_id: str, lot_id: str) -> dict[str, str]:
@@ -75,10 +86,12 @@ def _key_tuple(key: dict[str, str]) -> tuple[str, str]:
 class DynamoPointsRepository:
     BATCH_GET_ATTEMPTS = 6
 
-    def __init__(self, table):
+    def __init__(self, table, stores: StoreDirectory | None = None):
         self._table = table
         self._client = table.meta.client
         self._name = table.name
+        # Stores change rarely: read through a short per-container cache, not in every operation's read.
+        self._stores = stores or CachedStoreDirectory(DynamoStoreDirectory(table))
 
     # -- reads ----------------------------------------------------------------------------------
     def load(self, member_id: str, *, member: bool = False, store_ids: tuple[str, ...] = (),
@@ -87,14 +100,12 @@ class DynamoPointsRepository:
         wanted = {"balance": balance_key(member_id)}
         if member:
             wanted["member"] = {"PK": member_pk(member_id), "SK": PROFILE}
-        for store_id in store_ids:
-            wanted[f"store:{store_id}"] = store_key(store_id)
         if purchase is not None:
-            wanted["purchase"] = purchase_key(member_id, *purchase)
+            wanted["purchase"] = purchase_key(*purchase)
         if lot_id is not None:
             wanted["lot"] = lot_key(member_id, lot_id)
         if claim is not None:
-            wanted["claim"] = idempotency_key(*claim)
+            wanted["claim"] = claim_location(*claim)
         found = self._batch_get(list(wanted.values()))
 
         def item(name: str) -> dict | None:
@@ -107,13 +118,13 @@ class DynamoPointsRepository:
         if member and (facts := item("member")):
             snapshot.member = MemberFacts.model_validate(facts)
         for store_id in store_ids:
-            if store := item(f"store:{store_id}"):
-                snapshot.stores[store_id] = Store.model_validate(store)
+            if (store := self._stores.get_store(store_id)) is not None:
+                snapshot.stores[store_id] = store
         if purchase is not None and (record := item("purchase")):
             snapshot.purchase = PurchaseRecord.model_validate(record)
         if lot_id is not None and (lot := item("lot")):
             snapshot.lot = PendingLot.model_validate(lot)
-        if claim is not None and (stored := found.get(_key_tuple(wanted["claim"]))):
+        if claim is not None and (stored := found.get(_key_tuple(wanted["claim"]))) and "request_hash" in stored:
             snapshot.claim = StoredClaim(request_hash=stored["request_hash"], response=plain(stored["response"]))
         return snapshot
 
@@ -196,20 +207,30 @@ class DynamoPointsRepository:
         def stale(_old):
             raise StaleSnapshot()
 
-        if plan.claim is not None:
+        claim_on_purchase = plan.claim is not None and plan.claim.scope.startswith(PURCHASE_CLAIM_SCOPE)
+        if plan.claim is not None and not claim_on_purchase:
             claim_index = len(items)
             items.append(idempotency_put(self._name, plan.claim))
 
         failures[len(items)] = stale
         items.append(self._put_balance(plan.balance_before, plan.balance_after))
-        for entry in plan.entries:
+        # The operation's event rides on its (last) ledger entry: the stream relays it from there.
+        events = list(plan.events)
+        for index, entry in enumerate(plan.entries):
             failures[len(items)] = stale
+            carried = event_fields(events.pop(0)) if events and index == len(plan.entries) - 1 else {}
             items.append(self._put_new({**ledger_key(member_id, entry.seq), "entity": "ledger_entry",
-                                        "member_id": member_id, **drop_none(entry.model_dump(mode="json"))}))
+                                        "member_id": member_id, **drop_none(entry.model_dump(mode="json")),
+                                        **carried}))
         if plan.new_purchase is not None:
             record = plan.new_purchase
-            items.append(self._put_new({**purchase_key(member_id, record.store_id, record.order_id),
-                                        "entity": "purchase", **drop_none(record.model_dump(mode="json"))}))
+            put = self._put_new({**purchase_key(record.store_id, record.order_id),
+                                 "entity": "purchase", **drop_none(record.model_dump(mode="json"))})
+            if claim_on_purchase:
+                claim_index = len(items)
+                put["Put"]["Item"].update({"request_hash": plan.claim.request_hash, "response": plan.claim.response})
+                put["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            items.append(put)
         if plan.purchase_returned is not None:
             failures[len(items)] = stale
             items.append(self._update_returned(*plan.purchase_returned))
@@ -225,7 +246,7 @@ class DynamoPointsRepository:
         for counter in plan.counters:
             failures[len(items)] = _cap_reached(counter)
             items.append(self._count(member_id, counter))
-        items += outbox_puts(self._name, plan.events)
+        items += outbox_puts(self._name, events)
         Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures).commit()
 
     def _put_balance(self, before: PointsBalance, after: PointsBalance) -> dict[str, Any]:
@@ -251,7 +272,7 @@ class DynamoPointsRepository:
                 conditions.append(f"#l[{index}].#r <= :room{index}")
         return {"Update": {
             "TableName": self._name,
-            "Key": purchase_key(before.member_id, before.store_id, before.order_id),
+            "Key": purchase_key(before.store_id, before.order_id),
             "UpdateExpression": "SET #v = :nv, #rp = :rp, #l = :lines",
             "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,

@@ -127,7 +127,7 @@ class PointsService:
 
         def draft(snap: Snapshot, now: datetime) -> Change[ReturnResult]:
             purchase = snap.purchase
-            if purchase is None:
+            if purchase is None or purchase.member_id != member_id:
                 raise PurchaseNotFound(
                     f"member {member_id} has no purchase {request.order_id} at store {request.store_id}",
                     field="order_id")
