@@ -1,16 +1,17 @@
 """API Gateway REQUEST authorizer: the X-Api-Key header names a client; its identity travels to the
 API functions in the authorizer context. Unknown or revoked keys get 401."""
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
 
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 
 API_KEY_HEADER = "x-api-key"
 

@@ -4,16 +4,17 @@ The event source mapping already filters the stream to outbox INSERTs; anything 
 the function is skipped as a success. Failures are reported per record (batchItemFailures): Lambda
 retries from the first failed record, so the records after it may be published again; consumers
 drop a redelivered event by its `event_id`. After the mapping's retries the batch goes to the DLQ."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from loyalty.platform.outbox import event_from_stream_record
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 # Report every failure in the response, even when all records fail: same retry effect, no noisy error.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)

@@ -1,5 +1,5 @@
 """Feedback intake: POST /v1/feedback validates, queues and answers 202 at once; the processor does the rest."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -8,10 +8,11 @@ from loyalty.platform.schemas import errors, json_content
 from loyalty.feedback.domain import FeedbackSubmission
 from loyalty.feedback.results import FeedbackAccepted
 from loyalty.kernel.identity import Scope
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = Router()
 

@@ -1,12 +1,13 @@
 """Scheduled job: open feedback past its due time is flagged overdue (status unchanged) and
 announced once with FeedbackOverdue.v1."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 
 

@@ -2,7 +2,7 @@
 
 Failures are reported per message (batchItemFailures), so one bad message never fails its batch; a
 message that keeps failing goes to the dead-letter queue after the queue's maxReceiveCount."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from loyalty.feedback.service import ProcessOutcome
 from loyalty.kernel.errors import DomainError
 from loyalty.feedback.domain import FeedbackMessage, Urgency
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 # Report every failure in the response, even when all records fail: same retry effect, no noisy error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

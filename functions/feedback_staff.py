@@ -3,7 +3,7 @@ the classification and routing configuration, and the feedback report."""
 from datetime import date
 from typing import Annotated, Optional
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,10 +17,11 @@ from loyalty.feedback.config import FeedbackConfigUpdate
 from loyalty.feedback.report import ReportQuery
 from loyalty.feedback.results import FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView
 from loyalty.kernel.identity import Scope
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = Router()
 

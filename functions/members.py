@@ -1,7 +1,7 @@
 """Enrollment and member lookup: POST/GET/PATCH /v1/members..."""
 from typing import Annotated, Optional
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,10 +12,11 @@ from loyalty.platform.schemas import errors, json_content
 from loyalty.members.domain import MemberLookup
 from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
 from loyalty.kernel.identity import Scope
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = Router()
 

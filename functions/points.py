@@ -1,7 +1,7 @@
 """Points: purchases, returns, activities and adjustments; balance and ledger. /v1/members/{id}/..."""
 from typing import Annotated, Optional
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,10 +12,11 @@ from loyalty.points.earning import ActivityRequest, AdjustmentRequest, PurchaseR
 from loyalty.points.operation import Outcome
 from loyalty.points.results import ActivityResult, AdjustmentResult, LedgerPage, PointsView, PurchaseResult, ReturnResult
 from loyalty.kernel.identity import Scope
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = Router()
 

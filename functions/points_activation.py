@@ -1,11 +1,12 @@
 """Scheduled job: pending points whose return window has passed become available (PointsActivated.v1)."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 
 SAFETY_MARGIN_MS = 15_000  # stop taking new lots while there is still time to finish the current one

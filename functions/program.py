@@ -1,15 +1,16 @@
 """The loyalty program's rules, as configuration the back office manages: GET/PUT /v1/program/rules."""
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.schemas import errors, json_content
 from loyalty.points.program import ProgramRules, ProgramRulesInput
 from loyalty.kernel.identity import Scope
+from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 router = Router()
 
