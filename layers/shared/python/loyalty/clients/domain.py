@@ -6,12 +6,14 @@ import hmac
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import ConfigDict, BaseModel
 
 from loyalty.kernel.identity import ClientIdentity, ClientKind, Scope
 
 class ApiKeyRecord(BaseModel):
     """What is stored for a key: never the key itself, only its SHA-256."""
+
+    model_config = ConfigDict(defer_build=True)
 
     key_id: str
     secret_hash: str

@@ -6,11 +6,13 @@ trailing `*` matches any word ending ("refund*" matches refund, refunds, refunde
 """
 from __future__ import annotations
 
+from functools import cache
+
 import re
 from datetime import datetime
 from typing import ClassVar, Literal, Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import ConfigDict, AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
 from loyalty.feedback.domain import FeedbackCategory as C
 from loyalty.kernel.models import StrictModel
@@ -81,6 +83,8 @@ class FeedbackConfigUpdate(FeedbackConfig):
 
 
 class StoredFeedbackConfig(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     config: FeedbackConfig
     version: int = 0  # 0: the built-in defaults, never saved
     updated_at: datetime | None = None
@@ -93,77 +97,93 @@ class StoredFeedbackConfig(BaseModel):
                 "updated_by": self.updated_by}
 
 
-DEFAULT_FEEDBACK_CONFIG = FeedbackConfig(
-    keywords={
-        C.PRODUCT_QUALITY: [
-            "质量", "品质", "坏了", "破损", "过期", "变质", "发霉", "霉变", "异味", "不新鲜", "次品", "假货",
-            "瑕疵", "变味", "掉色", "起球", "开线", "漏水", "保质期", "难吃", "口感", "味道", "有虫", "异物", "做工",
-            "尺码", "产品", "新品", "食材", "过敏原", "配料", "标签",
-            "quality", "defect*", "broken", "expired", "stale", "mould*", "mold*", "rotten", "fake", "faulty",
-            "spoiled", "taste*", "product*", "fabric", "size", "ingredient*", "label*",
+@cache
+def default_feedback_config() -> FeedbackConfig:
+    """The built-in configuration (version 0), built on first use rather than at import."""
+    return FeedbackConfig(
+        keywords={
+            C.PRODUCT_QUALITY: [
+                "质量", "品质", "坏了", "破损", "过期", "变质", "发霉", "霉变", "异味", "不新鲜", "次品", "假货",
+                "瑕疵", "变味", "掉色", "起球", "开线", "漏水", "保质期", "难吃", "口感", "味道", "有虫", "异物", "做工",
+                "尺码", "产品", "新品", "食材", "过敏原", "配料", "标签",
+                "quality", "defect*", "broken", "expired", "stale", "mould*", "mold*", "rotten", "fake", "faulty",
+                "spoiled", "taste*", "product*", "fabric", "size", "ingredient*", "label*",
+            ],
+            C.SERVICE_ATTITUDE: [
+                "态度", "服务", "店员", "收银员", "收银", "导购", "营业员", "服务员", "员工", "不耐烦", "不理人",
+                "爱答不理", "冷漠", "热情", "耐心", "礼貌", "排队", "客服", "售后", "退换货",
+                "staff", "cashier*", "rude*", "attitude", "service", "impolite", "unfriendly", "friendly",
+                "helpful", "employee*", "queue*", "waited", "assistant*", "customer service",
+            ],
+            C.PRICING_PROMOTIONS: [
+                "价格", "价钱", "标价", "太贵", "很贵", "偏贵", "便宜", "优惠", "折扣", "打折", "促销", "满减",
+                "优惠券", "多收", "收费", "划算", "性价比", "特价", "降价", "价签",
+                "price*", "pricing", "expensive", "cheap*", "discount*", "promotion*", "promo", "coupon*",
+                "overcharg*", "deal*", "sale", "offer*",
+            ],
+            C.DELIVERY_LOGISTICS: [
+                "配送", "快递", "物流", "送货", "发货", "到货", "收货", "外卖", "骑手", "包裹", "送达", "送错",
+                "漏发", "少发", "签收", "运费", "派送", "送到",
+                "deliver*", "shipping", "shipped", "shipment", "courier", "parcel", "package", "tracking",
+                "dispatch*", "rider",
+            ],
+            C.STORE_ENVIRONMENT: [
+                "环境", "卫生", "干净", "脏", "杂乱", "空调", "温度", "停车", "灯光", "噪音", "音乐", "货架",
+                "通道", "厕所", "洗手间", "试衣间", "地面", "拥挤", "装修", "购物车",
+                "clean*", "dirty", "messy", "toilet*", "restroom*", "bathroom*", "parking", "aisle*", "shelf",
+                "shelves", "noisy", "crowded", "air conditioning", "fitting room*", "floor", "trolley*",
+            ],
+            C.MEMBERSHIP_POINTS: [
+                "积分", "会员卡", "会员等级", "会员权益", "会员日", "等级", "升级", "降级", "兑换", "权益",
+                "生日礼", "储值", "会员价",
+                "points", "membership", "loyalty", "tier", "redeem*", "redemption", "reward*", "voucher*",
+                "member card", "member price",
+            ],
+            C.OTHER: [],
+        },
+        positive_words=[
+            "满意", "好评", "喜欢", "赞", "感谢", "谢谢", "热情", "耐心", "推荐", "不错", "很好", "非常好",
+            "棒", "贴心", "周到", "方便", "新鲜", "干净", "快速", "及时",
+            "great", "good", "excellent", "thank*", "love*", "friendly", "helpful", "recommend*", "amazing",
+            "happy", "satisfied", "fast", "clean", "perfect", "nice",
         ],
-        C.SERVICE_ATTITUDE: [
-            "态度", "服务", "店员", "收银员", "收银", "导购", "营业员", "服务员", "员工", "不耐烦", "不理人",
-            "爱答不理", "冷漠", "热情", "耐心", "礼貌", "排队", "客服", "售后", "退换货",
-            "staff", "cashier*", "rude*", "attitude", "service", "impolite", "unfriendly", "friendly",
-            "helpful", "employee*", "queue*", "waited", "assistant*", "customer service",
+        negative_words=[
+            "不满", "失望", "生气", "糟糕", "恶心", "投诉", "垃圾", "坑人", "欺骗", "不好", "难吃", "不新鲜",
+            "差劲", "很差", "太差", "真差", "极差", "态度差", "质量差", "服务差", "太慢", "很慢", "退款", "不耐烦",
+            "冷漠", "脏", "破损", "过期", "变质", "多收", "送错", "漏发", "少发", "太贵",
+            "bad", "terrible", "awful", "disappoint*", "angry", "rude*", "worst", "poor", "horrible",
+            "complain*", "unacceptable", "dirty", "broken", "slow", "refund*", "wrong", "missing", "never again",
         ],
-        C.PRICING_PROMOTIONS: [
-            "价格", "价钱", "标价", "太贵", "很贵", "偏贵", "便宜", "优惠", "折扣", "打折", "促销", "满减",
-            "优惠券", "多收", "收费", "划算", "性价比", "特价", "降价", "价签",
-            "price*", "pricing", "expensive", "cheap*", "discount*", "promotion*", "promo", "coupon*",
-            "overcharg*", "deal*", "sale", "offer*",
+        urgent_words=[
+            "过敏", "食物中毒", "中毒", "吃坏肚子", "拉肚子", "腹泻", "呕吐", "受伤", "划伤", "割伤", "烫伤",
+            "摔倒", "滑倒", "安全", "变质", "异物", "玻璃渣", "刀片", "漏电", "触电", "着火", "冒烟", "误食",
+            "送医", "医院",
+            "allerg*", "food poisoning", "poisoned", "injur*", "unsafe", "safety", "hospital*", "vomit*",
+            "diarrh*", "choking", "burned", "fire", "smoke", "electric shock", "glass", "blade",
         ],
-        C.DELIVERY_LOGISTICS: [
-            "配送", "快递", "物流", "送货", "发货", "到货", "收货", "外卖", "骑手", "包裹", "送达", "送错",
-            "漏发", "少发", "签收", "运费", "派送", "送到",
-            "deliver*", "shipping", "shipped", "shipment", "courier", "parcel", "package", "tracking",
-            "dispatch*", "rider",
-        ],
-        C.STORE_ENVIRONMENT: [
-            "环境", "卫生", "干净", "脏", "杂乱", "空调", "温度", "停车", "灯光", "噪音", "音乐", "货架",
-            "通道", "厕所", "洗手间", "试衣间", "地面", "拥挤", "装修", "购物车",
-            "clean*", "dirty", "messy", "toilet*", "restroom*", "bathroom*", "parking", "aisle*", "shelf",
-            "shelves", "noisy", "crowded", "air conditioning", "fitting room*", "floor", "trolley*",
-        ],
-        C.MEMBERSHIP_POINTS: [
-            "积分", "会员卡", "会员等级", "会员权益", "会员日", "等级", "升级", "降级", "兑换", "权益",
-            "生日礼", "储值", "会员价",
-            "points", "membership", "loyalty", "tier", "redeem*", "redemption", "reward*", "voucher*",
-            "member card", "member price",
-        ],
-        C.OTHER: [],
-    },
-    positive_words=[
-        "满意", "好评", "喜欢", "赞", "感谢", "谢谢", "热情", "耐心", "推荐", "不错", "很好", "非常好",
-        "棒", "贴心", "周到", "方便", "新鲜", "干净", "快速", "及时",
-        "great", "good", "excellent", "thank*", "love*", "friendly", "helpful", "recommend*", "amazing",
-        "happy", "satisfied", "fast", "clean", "perfect", "nice",
-    ],
-    negative_words=[
-        "不满", "失望", "生气", "糟糕", "恶心", "投诉", "垃圾", "坑人", "欺骗", "不好", "难吃", "不新鲜",
-        "差劲", "很差", "太差", "真差", "极差", "态度差", "质量差", "服务差", "太慢", "很慢", "退款", "不耐烦",
-        "冷漠", "脏", "破损", "过期", "变质", "多收", "送错", "漏发", "少发", "太贵",
-        "bad", "terrible", "awful", "disappoint*", "angry", "rude*", "worst", "poor", "horrible",
-        "complain*", "unacceptable", "dirty", "broken", "slow", "refund*", "wrong", "missing", "never again",
-    ],
-    urgent_words=[
-        "过敏", "食物中毒", "中毒", "吃坏肚子", "拉肚子", "腹泻", "呕吐", "受伤", "划伤", "割伤", "烫伤",
-        "摔倒", "滑倒", "安全", "变质", "异物", "玻璃渣", "刀片", "漏电", "触电", "着火", "冒烟", "误食",
-        "送医", "医院",
-        "allerg*", "food poisoning", "poisoned", "injur*", "unsafe", "safety", "hospital*", "vomit*",
-        "diarrh*", "choking", "burned", "fire", "smoke", "electric shock", "glass", "blade",
-    ],
-    routing={
-        C.PRODUCT_QUALITY: "quality_assurance",
-        C.SERVICE_ATTITUDE: "store_operations",
-        C.PRICING_PROMOTIONS: "marketing",
-        C.DELIVERY_LOGISTICS: "logistics",
-        C.STORE_ENVIRONMENT: "store_operations",
-        C.MEMBERSHIP_POINTS: "crm",
-        C.OTHER: "customer_service",
-    },
-    urgent_due_hours=4,
-    normal_due_hours=48,
-)
-DEFAULT_STORED_CONFIG = StoredFeedbackConfig(config=DEFAULT_FEEDBACK_CONFIG)
+        routing={
+            C.PRODUCT_QUALITY: "quality_assurance",
+            C.SERVICE_ATTITUDE: "store_operations",
+            C.PRICING_PROMOTIONS: "marketing",
+            C.DELIVERY_LOGISTICS: "logistics",
+            C.STORE_ENVIRONMENT: "store_operations",
+            C.MEMBERSHIP_POINTS: "crm",
+            C.OTHER: "customer_service",
+        },
+        urgent_due_hours=4,
+        normal_due_hours=48,
+    )
+
+
+@cache
+def default_stored_config() -> StoredFeedbackConfig:
+    return StoredFeedbackConfig(config=default_feedback_config())
+
+
+def __getattr__(name: str):  # the defaults stay importable by name, built when first asked for
+    if name == "DEFAULT_FEEDBACK_CONFIG":
+        return default_feedback_config()
+    if name == "DEFAULT_STORED_CONFIG":
+        return default_stored_config()
+    raise AttributeError(name)
+

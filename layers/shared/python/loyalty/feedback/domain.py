@@ -136,6 +136,8 @@ _STATUS_AFTER = {
 class FeedbackHistoryEntry(BaseModel):
     """One change to an item, kept as its own record (the item never grows with its history)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     feedback_id: str
     at: datetime
     action: FeedbackAction
@@ -150,6 +152,8 @@ class FeedbackHistoryEntry(BaseModel):
 
 class FeedbackRecord(BaseModel):
     """A feedback item as staff see it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     feedback_id: str
     member_id: str | None = None
@@ -271,6 +275,8 @@ class ResolveRequest(_StaffRequest):
 
 class FeedbackQuery(BaseModel):
     """GET /v1/feedback filters. A store partition or a status partition is read, never the table."""
+
+    model_config = ConfigDict(defer_build=True)
 
     status: FeedbackStatus | None = None
     store_id: str | None = None

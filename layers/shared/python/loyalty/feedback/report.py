@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable
 
-from pydantic import BaseModel
+from pydantic import ConfigDict, BaseModel
 
 from loyalty.kernel.errors import InvalidInput
 from loyalty.feedback.domain import FeedbackCategory, FeedbackItem, FeedbackStatus, Sentiment, Urgency
@@ -14,6 +14,8 @@ MAX_REPORT_DAYS = 92  # a quarter: the report reads items, so its range is bound
 
 
 class ReportQuery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     from_date: date
     to_date: date
     store_id: str | None = None

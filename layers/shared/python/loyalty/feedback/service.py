@@ -16,7 +16,7 @@ from loyalty.feedback.domain import (
 )
 from loyalty.feedback.classify import assess
 from loyalty.feedback.events import overdue_event, received_events, resolved_event
-from loyalty.feedback.config import DEFAULT_STORED_CONFIG, FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig
+from loyalty.feedback.config import FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig, default_stored_config
 from loyalty.feedback.ports import FeedbackQueue, FeedbackRepository, FeedbackRewarder, StoreCatalog
 from loyalty.feedback.report import ReportQuery, feedback_report
 from loyalty.feedback.results import (
@@ -29,7 +29,7 @@ _FALLBACK_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def load_config(repository: FeedbackRepository) -> StoredFeedbackConfig:
-    return repository.get_config() or DEFAULT_STORED_CONFIG
+    return repository.get_config() or default_stored_config()
 
 
 # -- intake ---------------------------------------------------------------------------------------

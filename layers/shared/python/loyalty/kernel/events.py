@@ -16,7 +16,7 @@ ENVELOPE_FIELDS = frozenset({"event_id", "occurred_at"})
 class DomainEvent(BaseModel):
     """Base of every domain event; subclasses set `source` (and `version` when it moves on)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source: ClassVar[str] = "loyalty"
     version: ClassVar[int] = 1

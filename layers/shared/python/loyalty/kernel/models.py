@@ -34,7 +34,7 @@ class StrictModel(BaseModel):
     """What a client sends: unknown fields are refused, and so are control characters in any text
     (tabs and line breaks excepted). Integers and booleans are declared Strict where clients send them."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -84,6 +84,8 @@ IsoDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_us
 class Result(BaseModel):
     """A use case's answer, and the OpenAPI schema of the response that carries it. Optional fields
     that do not apply are left out of the body rather than sent as null."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use, not on every cold import
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -1,10 +1,12 @@
 """The chain's stores: reference data every capability reads (written by the operator command)."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import ConfigDict, BaseModel
 
 
 class Store(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     store_id: str
     name: str
     city: str

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, StrictBool, Field, field_validator, model_validator
+from pydantic import ConfigDict, BaseModel, StrictBool, Field, field_validator, model_validator
 
 from loyalty.kernel.models import Result, StoreId, StrictModel
 
@@ -113,6 +113,8 @@ class MemberPatch(StrictModel):
 
 
 class ConsentRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: ConsentKind
     granted: bool
     policy_version: str
@@ -123,6 +125,8 @@ class ConsentRecord(BaseModel):
 
 
 class Member(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     member_id: str
     card_number: str
     referral_code: str

@@ -25,7 +25,7 @@ from loyalty.points.ledger import LedgerEntry, PointsBalance
 from loyalty.points.ports import (
     CounterIncrement, MemberFacts, PendingLot, PurchaseRecord, Snapshot, StaleSnapshot, StoredClaim, WritePlan,
 )
-from loyalty.points.program import DEFAULT_RULES, ProgramRules, ProgramRulesInput
+from loyalty.points.program import ProgramRules, ProgramRulesInput, default_rules
 
 BALANCE = "POINTS"
 LEDGER = "LEDGER#"
@@ -345,7 +345,7 @@ class DynamoProgramRulesRepository:
         if self._cached is not None and time.monotonic() - self._loaded_at < self._ttl:
             return self._cached
         item = self._table.get_item(Key=self.KEY).get("Item")
-        rules = DEFAULT_RULES if item is None else \
+        rules = default_rules() if item is None else \
             ProgramRules.model_validate({**plain(item["rules"]), "version": int(item["version"])})
         self._cached, self._loaded_at = rules, time.monotonic()
         return rules

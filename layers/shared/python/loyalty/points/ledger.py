@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Callable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty.points.errors import InsufficientPoints
 from loyalty.kernel.ids import new_id
@@ -34,11 +34,15 @@ class EntryType(str, Enum):
 
 
 class Reference(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry")
     id: str
 
 
 class LedgerEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     entry_id: str
     seq: int = Field(description="Position in the member's ledger; newest is highest")
     type: EntryType
@@ -61,6 +65,8 @@ class LedgerEntry(BaseModel):
 
 
 class PointsBalance(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     member_id: str
     available: int = 0
     pending: int = 0

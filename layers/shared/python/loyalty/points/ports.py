@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
@@ -19,6 +19,8 @@ from loyalty.points.program import ProgramRules, ProgramRulesInput
 class MemberFacts(BaseModel):
     """The little of a member that earning needs."""
 
+    model_config = ConfigDict(defer_build=True)
+
     member_id: str
     tier: str = "base"
     referred_by: str | None = None
@@ -26,6 +28,8 @@ class MemberFacts(BaseModel):
 
 
 class PurchaseRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     member_id: str
     order_id: str
     store_id: str
@@ -45,6 +49,8 @@ class PurchaseRecord(BaseModel):
 
 class PendingLot(BaseModel):
     """Points waiting out a return window. One item per purchase; found by the job through its activation date."""
+
+    model_config = ConfigDict(defer_build=True)
 
     lot_id: str
     member_id: str

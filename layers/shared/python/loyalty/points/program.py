@@ -4,6 +4,8 @@ Rules are configuration, kept as one versioned item and edited through the back-
 has been stored yet, DEFAULT_RULES apply (version 0)."""
 from __future__ import annotations
 
+from functools import cache
+
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -137,23 +139,32 @@ class ProgramRules(ProgramRulesInput):
         return self.model_dump(mode="json")
 
 
-DEFAULT_RULES = ProgramRules(
-    currency="CNY",
-    base_rate=Decimal(1),
-    tier_multipliers={"base": Decimal(1), "silver": Decimal("1.25"), "gold": Decimal("1.5"), "platinum": Decimal(2)},
-    excluded_categories=["gift_card", "tobacco", "deposit"],
-    activities={
-        "check_in": ActivityRule(points=5, daily_cap=1),
-        "review": ActivityRule(points=20, daily_cap=3, monthly_cap=10),
-        "event_attendance": ActivityRule(points=50, daily_cap=2),
-        "survey": ActivityRule(points=30, monthly_cap=4),
-        "feedback": ActivityRule(points=10, monthly_cap=5),
-    },
-    # Off until the program turns it on: enrollment then credits it (see PointsService.grant_welcome_bonus).
-    welcome_bonus=0,
-    referral_bonus=200,
-    late_purchase_days=7,
-    activation_delay_days=0,
-    expiry_months=24,
-    version=0,
-)
+@cache
+def default_rules() -> ProgramRules:
+    """The rules in force until a chain saves its own (version 0); built on first use, not at import."""
+    return ProgramRules(
+        currency="CNY",
+        base_rate=Decimal(1),
+        tier_multipliers={"base": Decimal(1), "silver": Decimal("1.25"), "gold": Decimal("1.5"), "platinum": Decimal(2)},
+        excluded_categories=["gift_card", "tobacco", "deposit"],
+        activities={
+            "check_in": ActivityRule(points=5, daily_cap=1),
+            "review": ActivityRule(points=20, daily_cap=3, monthly_cap=10),
+            "event_attendance": ActivityRule(points=50, daily_cap=2),
+            "survey": ActivityRule(points=30, monthly_cap=4),
+            "feedback": ActivityRule(points=10, monthly_cap=5),
+        },
+        # Off until the program turns it on: enrollment then credits it (see PointsService.grant_welcome_bonus).
+        welcome_bonus=0,
+        referral_bonus=200,
+        late_purchase_days=7,
+        activation_delay_days=0,
+        expiry_months=24,
+        version=0,
+    )
+
+
+def __getattr__(name: str):  # DEFAULT_RULES stays importable, built when first asked for
+    if name == "DEFAULT_RULES":
+        return default_rules()
+    raise AttributeError(name)
