@@ -1,27 +1,38 @@
-"""Benchmark on DynamoDB Local: what a purchase, a return and a balance read cost, and that the
-balance read costs the same at 10 and at 10,000 ledger entries.
+"""Benchmark on DynamoDB Local: what each points operation costs (a purchase of 3 lines and of 1, a
+replay, a return, an activity, an adjustment, a balance read, a ledger page) at 10 and at 10,000 ledger
+entries.
 
-    make bench                       # or: .venv/bin/python -m bench.run --entries 10000
+    make bench                       # or: .venv/bin/python -m bench.run --entries 10000 [--storm]
 
-Prints, per operation: DynamoDB calls, consumed capacity as DynamoDB Local reports it, items and
-bytes read and written, and in-process time. Figures only; nothing here asserts on time."""
+The use cases run in process over the real DynamoDB adapter, with the per-container caches (program
+rules, stores) warm, as a warm Lambda container has them. Printed per operation: DynamoDB calls, keys
+read, items written, capacity as DynamoDB bills it (computed from the item sizes, see bench/meter.py)
+next to what DynamoDB Local reports, bytes, and the median time. Then whether a purchase stays within
+3 keys read and 3 items written. `--storm` then runs bench/storm.py (purchases over HTTP against the
+local run). Figures only; nothing here asserts on time."""
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
 import tempfile
+import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import boto3
 
-from bench.meter import DynamoMeter, Measurement
+from bench.meter import DynamoMeter, Measurement, item_size
 from infra.resources import TABLE
 from local.demo import DEMO_STORES, demo_context
 from local.embedded import aws_environment, free_port, start_dynamodb_local
 from local.provision import create_table
+
+PURCHASE_TARGET = (3, 3)  # keys read, items written
+BENCH_ACTIVITY = "bench_visit"  # an activity type with a daily and a monthly cap, both high enough for the samples
+STORES_USED = ("SH-JINGAN", "HZ-XIHU")  # the purchases' store and the returns' store
 
 
 class DiscardingPublisher:
@@ -49,7 +60,14 @@ def return_of(order_id: str, return_id: str, occurred_at: datetime):
     })
 
 
-def _count_ledger(table, member_id: str) -> int:
+def adjustment(adjustment_id: str):
+    from loyalty.points.earning import AdjustmentRequest
+
+    return AdjustmentRequest.model_validate({"adjustment_id": adjustment_id, "points": 10,
+                                             "reason": "goodwill: the till was down"})
+
+
+def count_ledger(table, member_id: str) -> int:
     from boto3.dynamodb.conditions import Key
 
     count, start = 0, None
@@ -63,97 +81,198 @@ def _count_ledger(table, member_id: str) -> int:
             return count
 
 
-def row(name: str, samples: list[Measurement]) -> str:
-    first = samples[0].summary()
+class Bench:
+    def __init__(self, services, meter: DynamoMeter, table, member_id: str):
+        from loyalty.kernel.identity import ClientIdentity
+
+        self.services, self.meter, self.table, self.member_id = services, meter, table, member_id
+        self.pos = ClientIdentity.from_context(demo_context("pos-sh-jingan"))
+        self.returning_pos = ClientIdentity.from_context(demo_context("pos-hz-xihu"))
+        self.backoffice = ClientIdentity.from_context(demo_context("backoffice"))
+        self.reader = ClientIdentity.from_context(demo_context("webshop"))
+
+    def warm(self) -> None:
+        """What a warm container holds: the program rules and the stores (each cached 60 s). Called before
+        every sample, outside the measurement; it reads nothing while the caches are fresh."""
+        self.services.program_rules.current()
+        for store_id in STORES_USED:
+            self.services.cached_stores.get_store(store_id)
+
+    def sample(self, action) -> Measurement:
+        self.warm()
+        with self.meter.measure() as measurement:
+            action()
+        return measurement
+
+    def phase(self, tag: str, samples: int) -> tuple[dict[str, list[Measurement]], int, int]:
+        points, queries, member = self.services.points_service, self.services.points_queries, self.member_id
+        results: dict[str, list[Measurement]] = defaultdict(list)
+        entries_before = count_ledger(self.table, member)
+        for _ in range(samples):  # the reads first, at the phase's history size
+            results["balance read"].append(self.sample(lambda: queries.balance(member, self.reader)))
+            results["ledger page (limit 20)"].append(
+                self.sample(lambda: queries.ledger(member, self.reader, limit=20)))
+        for i in range(samples):
+            now = datetime.now(timezone.utc) - timedelta(minutes=5)
+            order = f"{tag}-order-{i}"
+            results["purchase (3 lines)"].append(self.sample(
+                lambda: points.earn_purchase(member, purchase(order, now), self.pos)))
+            results["purchase (1 line)"].append(self.sample(
+                lambda: points.earn_purchase(member, purchase(f"{order}-single", now, lines=1), self.pos)))
+            results["purchase replay (same order)"].append(
+                self.sample(lambda: points.earn_purchase(member, purchase(order, now), self.pos)))
+            results["return (1 unit, other store)"].append(self.sample(
+                lambda: points.record_return(member, return_of(order, f"{tag}-return-{i}", now), self.returning_pos)))
+            results["activity (daily and monthly cap)"].append(self.sample(lambda: points.earn_activity(
+                member, activity_id=f"{tag}-visit-{i}", activity_type=BENCH_ACTIVITY, occurred_at=now,
+                store_id="SH-JINGAN", client=self.pos)))
+            results["adjustment"].append(self.sample(
+                lambda: points.adjust(member, adjustment(f"{tag}-adjustment-{i}"), self.backoffice)))
+        return results, entries_before, count_ledger(self.table, member)
+
+
+ORDER = ["purchase (3 lines)", "purchase (1 line)", "purchase replay (same order)", "return (1 unit, other store)",
+         "activity (daily and monthly cap)", "adjustment", "balance read", "ledger page (limit 20)"]
+
+
+def spread(values, fmt="{:g}") -> str:
+    low, high = min(values), max(values)
+    return fmt.format(low) if low == high else f"{fmt.format(low)}–{fmt.format(high)}"
+
+
+def row(name: str, history: str, samples: list[Measurement]) -> str:
+    calls = ", ".join(f"{k}×{v}" for k, v in sorted(samples[0].calls.items()))
+    if any(s.calls != samples[0].calls for s in samples):
+        calls += " (varies)"
     ms = statistics.median(s.seconds * 1000 for s in samples)
-    calls = ", ".join(f"{k}×{v}" for k, v in sorted(first["calls"].items()))
-    return (f"| {name} | {calls} | {first['RCU']} | {first['WCU']} | {first['items_read']} | "
-            f"{first['items_written']} | {first['bytes_sent']} | {first['bytes_received']} | {ms:.1f} |")
+    sent = statistics.median(s.bytes_sent for s in samples)
+    received = statistics.median(s.bytes_received for s in samples)
+    keys = spread([s.keys_read for s in samples])
+    if all(s.keys_read == 0 and s.items_found for s in samples):  # a Query reads a range, not keys
+        keys += f" ({spread([s.items_found for s in samples])} items by range)"
+    return (f"| {name} | {history} | {calls} | {keys} "
+            f"| {spread([s.items_written for s in samples])} "
+            f"| {spread([s.billed_read_units for s in samples])} | {spread([s.billed_write_units for s in samples])} "
+            f"| {spread([s.billed_units for s in samples])} "
+            f"| {spread([s.reported_read_units for s in samples])} "
+            f"/ {spread([s.reported_write_units for s in samples])} "
+            f"| {sent:.0f} / {received:.0f} | {ms:.1f} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=10_000, help="ledger entries for the large-history read")
-    parser.add_argument("--samples", type=int, default=20)
-    args = parser.parse_args()
+def breakdown(name: str, measurement: Measurement) -> list[str]:
+    lines = [f"{name}, billed item by item:"]
+    for c in measurement.charges:
+        lines.append(f"  {c.operation:<36} {c.key:<58} {c.size:>5} bytes  {c.units:g} {'WCU' if c.write else 'RCU'}")
+    return lines
+
+
+def target_line(history: str, samples: list[Measurement]) -> str:
+    keys, written = max(s.keys_read for s in samples), max(s.items_written for s in samples)
+    within = keys <= PURCHASE_TARGET[0] and written <= PURCHASE_TARGET[1]
+    return (f"purchase: {keys} keys read, {written} items written — {'within' if within else 'over'} the target of "
+            f"{PURCHASE_TARGET[0]} and {PURCHASE_TARGET[1]} ({history} ledger entries; "
+            f"billed {spread([s.billed_read_units for s in samples])} RCU + "
+            f"{spread([s.billed_write_units for s in samples])} WCU)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=10_000, help="ledger entries for the large history")
+    parser.add_argument("--samples", type=int, default=20, help="samples of each operation at each history size")
+    parser.add_argument("--jvm-warm-up", type=int, default=300,
+                        help="purchases and reads on another member first, not measured (DynamoDB Local's JIT)")
+    parser.add_argument("--storm", action="store_true",
+                        help="then run the storm against the local run (bench/storm.py)")
+    parser.add_argument("--storm-seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
 
     log_dir = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
     dynamodb = start_dynamodb_local(free_port(), log_dir)
     try:
         os.environ.update(aws_environment(dynamodb.endpoint, "http://127.0.0.1:1"))
         create_table(boto3.client("dynamodb"))
-        from loyalty.platform.clock import SystemClock
         from loyalty.kernel.identity import ClientIdentity
+        from loyalty.members.domain import EnrollmentRequest
+        from loyalty.platform.clock import SystemClock
         from loyalty.platform.settings import CoreSettings
+        from loyalty.points.program import DEFAULT_RULES, ActivityRule
         from loyalty.wiring import Services
 
         table = boto3.resource("dynamodb").Table(TABLE.name)
         meter = DynamoMeter(table.meta.client)
         services = Services(table=table, publisher=DiscardingPublisher(), clock=SystemClock(),
-                            settings=CoreSettings(LOYALTY_TABLE_NAME=TABLE.name, EVENT_BUS_NAME="unused",
-                                                  DEFAULT_COUNTRY_CODE="86"))
+                            settings=CoreSettings(table_name=TABLE.name, event_bus_name="unused",
+                                                  default_country_code="86"))
         for store in DEMO_STORES:
             services.stores.put_store(store)
+        # The default rules, plus an activity type whose caps leave room for every sample.
+        rules = DEFAULT_RULES.model_copy(update={"activities": {
+            **DEFAULT_RULES.activities, BENCH_ACTIVITY: ActivityRule(points=5, daily_cap=1000, monthly_cap=10_000)}})
+        services.program_rules.replace(rules, changed_by="bench", at=datetime.now(timezone.utc))
         pos = ClientIdentity.from_context(demo_context("pos-sh-jingan"))
-        hz = ClientIdentity.from_context(demo_context("pos-hz-xihu"))
-        from loyalty.members.domain import EnrollmentRequest
-
         member = services.member_service.enroll(EnrollmentRequest.model_validate({
             "phone": "13900000001", "store_id": "SH-JINGAN", "channel": "pos",
             "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"}}}), pos, None).member.body()
         member_id = member["member_id"]
-        points = services.points_service
+        bench = Bench(services, meter, table, member_id)
+        bench.warm()
+
         now = datetime.now(timezone.utc) - timedelta(minutes=5)
+        # DynamoDB Local's JVM compiles its hot paths over the first few hundred calls: spend them on
+        # another member, so that the first phase's times are not its warm-up.
+        other = services.member_service.enroll(EnrollmentRequest.model_validate({
+            "phone": "13900000002", "store_id": "SH-JINGAN", "channel": "pos",
+            "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"}}}), pos, None).member.body()
+        for i in range(args.jvm_warm_up):
+            services.points_service.earn_purchase(other["member_id"], purchase(f"jvm-{i}", now), pos)
+            services.points_queries.balance(other["member_id"], bench.reader)
+            services.points_queries.ledger(other["member_id"], bench.reader, limit=20)
+        for i in range(10):
+            services.points_service.earn_purchase(member_id, purchase(f"first-{i}", now), pos)
+        small, small_from, small_to = bench.phase("small", args.samples)
 
-        points.earn_purchase(member_id, purchase("warm-up", now), pos)  # warm caches (program rules)
-        for i in range(9):
-            points.earn_purchase(member_id, purchase(f"first-{i}", now), pos)
-        history = len(points.ledger(member_id, pos, limit=100)["items"])
-        small_reads = []
-        for _ in range(args.samples):
-            with meter.measure() as m:
-                points.balance(member_id, pos)
-            small_reads.append(m)
-        purchases, returns, replays = [], [], []
-        for i in range(args.samples):
-            with meter.measure() as m:
-                points.earn_purchase(member_id, purchase(f"order-{i}", now), pos)
-            purchases.append(m)
-            with meter.measure() as m:
-                points.earn_purchase(member_id, purchase(f"order-{i}", now), pos)
-            replays.append(m)
-            with meter.measure() as m:
-                points.record_return(member_id, return_of(f"order-{i}", f"return-{i}", now), hz)
-            returns.append(m)
+        started = time.monotonic()
+        fill = max(0, args.entries - small_to)
+        print(f"filling the ledger with {fill} purchases to {args.entries} entries...", flush=True)
+        for i in range(fill):
+            services.points_service.earn_purchase(member_id, purchase(f"fill-{i}", now, lines=1), pos)
+            if (i + 1) % 1000 == 0:
+                print(f"  {i + 1} ({time.monotonic() - started:.0f} s)", flush=True)
+        large, large_from, large_to = bench.phase("large", args.samples)
+        balance = boto3.client("dynamodb").get_item(TableName=TABLE.name, Key={
+            "PK": {"S": f"MEMBER#{member_id}"}, "SK": {"S": "POINTS"}})["Item"]  # wire format, for its size
 
-        print(f"filling the ledger to about {args.entries} entries...", flush=True)
-        for i in range(args.entries - 10 - 2 * args.samples):
-            points.earn_purchase(member_id, purchase(f"fill-{i}", now, lines=1), pos)
-        large_reads, large_purchases = [], []
-        for i in range(args.samples):
-            with meter.measure() as m:
-                points.balance(member_id, pos)
-            large_reads.append(m)
-            with meter.measure() as m:
-                points.earn_purchase(member_id, purchase(f"late-{i}", now), pos)
-            large_purchases.append(m)
-        entries = _count_ledger(table, member_id)
-        item = table.get_item(Key={"PK": f"MEMBER#{member_id}", "SK": "POINTS"})["Item"]
-
+        small_label, large_label = f"{small_from:,}", f"{large_from:,}"
         print()
-        print("| operation | DynamoDB calls | RCU | WCU | items read | items written | bytes sent | bytes received | median ms |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        print(row("purchase (3 lines)", purchases))
-        print(row("purchase replay (same order)", replays))
-        print(row("return (1 unit, other store)", returns))
-        print(row(f"balance read, {history} ledger entries", small_reads))
-        print(row(f"balance read, {entries} ledger entries", large_reads))
-        print(row(f"purchase, {entries}+ ledger entries", large_purchases))
+        print(f"{args.samples} samples per operation and history size; ledger entries counted before each "
+              f"phase's first sample ({small_from:,} → {small_to:,} during the first phase, "
+              f"{large_from:,} → {large_to:,} during the second)")
         print()
-        print(f"balance item size after {entries}+ entries: {len(str(item))} characters of attributes "
-              f"(it holds counters only)")
+        print("| operation | ledger entries | DynamoDB calls | keys read | items written | billed RCU | billed WCU "
+              "| billed total | DynamoDB Local RCU / WCU | bytes sent / received | median ms |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name in ORDER:
+            print(row(name, small_label, small[name]))
+            print(row(name, large_label, large[name]))
+        print()
+        for label, results in ((small_label, small), (large_label, large)):
+            print(target_line(label, results["purchase (3 lines)"]))
+        print()
+        for name in ("purchase (3 lines)", "purchase (1 line)", "return (1 unit, other store)",
+                     "activity (daily and monthly cap)",
+                     "ledger page (limit 20)"):
+            print("\n".join(breakdown(f"{name} at {large_label} entries", large[name][0])))
+        print()
+        print(f"balance item after {large_to:,} entries: {item_size(balance)} bytes as DynamoDB counts them "
+              f"(counters only)")
     finally:
         dynamodb.stop()
+
+    if args.storm:
+        from bench.storm import main as storm
+
+        print()
+        storm(["--seconds", str(args.storm_seconds)])
 
 
 if __name__ == "__main__":
