@@ -196,3 +196,24 @@ def test_a_return_dated_before_its_purchase_is_refused_and_records_nothing(servi
     assert body["error"]["code"] == "RETURN_BEFORE_PURCHASE"
     assert body["error"]["field"] == "occurred_at"
     assert balance(services, member) == before
+
+
+def test_a_return_reads_three_keys_and_writes_three_items(services, member, clock):
+    """The return's claim rides in the purchase record it updates; its event on its ledger entry."""
+    buy_direct(services, member, clock)
+    services.program_rules.current()
+    services.cached_stores.get_store("SH-JINGAN")
+    sent = []
+    client = services.table.meta.client
+    client.meta.events.register("provide-client-params.dynamodb.*", lambda params, model, **_: sent.append(
+        (model.name, params)))
+    request = _return_request("R-ITEMS", clock)
+    first = services.points_service.record_return(member, request, ClientIdentity.from_context(POS_SH))
+    (_, read), (_, write) = sent
+    [keys] = [table["Keys"] for table in read["RequestItems"].values()]
+    assert len(keys) == 3
+    assert len(write["TransactItems"]) == 3
+    [update] = [item["Update"] for item in write["TransactItems"] if "Update" in item]
+    assert "attribute_not_exists(#returns.#claim)" in update["ConditionExpression"]
+    again = services.points_service.record_return(member, request, ClientIdentity.from_context(POS_SH))
+    assert first.created and not again.created and again.result == first.result

@@ -19,6 +19,7 @@ from loyalty.platform.cursor import decode_cursor, encode_cursor
 from loyalty.platform.outbox import event_fields, outbox_puts
 from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
 from loyalty.kernel.errors import InvalidInput
+from loyalty.kernel.idempotency import IdempotencyClaim, replay_or_conflict
 from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
 from loyalty.kernel.ports import StoreDirectory
 from loyalty.points.ledger import LedgerEntry, PointsBalance
@@ -50,6 +51,11 @@ def purchase_key(store_id: str, order_id: str) -> dict[str, str]:
 
 
 PURCHASE_CLAIM_SCOPE = "purchase:"  # claims with this scope live on the purchase record they guard
+RETURN_CLAIM_SCOPE = "return:"  # ...and a return's claim in the `returns` map of the purchase it returns
+
+
+def return_claim_field(scope: str, key: str) -> str:
+    return f"{scope[len(RETURN_CLAIM_SCOPE):]}#{key}"  # <returning store>#<return id>
 
 
 def claim_location(scope: str, key: str) -> dict[str, str]:
@@ -104,7 +110,8 @@ class DynamoPointsRepository:
             wanted["purchase"] = purchase_key(*purchase)
         if lot_id is not None:
             wanted["lot"] = lot_key(member_id, lot_id)
-        if claim is not None:
+        claim_on_return = claim is not None and claim[0].startswith(RETURN_CLAIM_SCOPE) and purchase is not None
+        if claim is not None and not claim_on_return:
             wanted["claim"] = claim_location(*claim)
         found = self._batch_get(list(wanted.values()))
 
@@ -124,7 +131,12 @@ class DynamoPointsRepository:
             snapshot.purchase = PurchaseRecord.model_validate(record)
         if lot_id is not None and (lot := item("lot")):
             snapshot.lot = PendingLot.model_validate(lot)
-        if claim is not None and (stored := found.get(_key_tuple(wanted["claim"]))) and "request_hash" in stored:
+        if claim_on_return:
+            record = found.get(_key_tuple(wanted["purchase"])) or {}
+            stored = (record.get("returns") or {}).get(return_claim_field(*claim))
+        else:
+            stored = found.get(_key_tuple(wanted["claim"])) if claim is not None else None
+        if stored and "request_hash" in stored:
             snapshot.claim = StoredClaim(request_hash=stored["request_hash"], response=plain(stored["response"]))
         return snapshot
 
@@ -208,7 +220,9 @@ class DynamoPointsRepository:
             raise StaleSnapshot()
 
         claim_on_purchase = plan.claim is not None and plan.claim.scope.startswith(PURCHASE_CLAIM_SCOPE)
-        if plan.claim is not None and not claim_on_purchase:
+        claim_on_return = (plan.claim is not None and plan.claim.scope.startswith(RETURN_CLAIM_SCOPE)
+                           and plan.purchase_returned is not None)
+        if plan.claim is not None and not claim_on_purchase and not claim_on_return:
             claim_index = len(items)
             items.append(idempotency_put(self._name, plan.claim))
 
@@ -224,16 +238,17 @@ class DynamoPointsRepository:
                                         **carried}))
         if plan.new_purchase is not None:
             record = plan.new_purchase
-            put = self._put_new({**purchase_key(record.store_id, record.order_id),
-                                 "entity": "purchase", **drop_none(record.model_dump(mode="json"))})
+            put = self._put_new({**purchase_key(record.store_id, record.order_id), "entity": "purchase",
+                                 **drop_none(record.model_dump(mode="json")), "returns": {}})
             if claim_on_purchase:
                 claim_index = len(items)
                 put["Put"]["Item"].update({"request_hash": plan.claim.request_hash, "response": plan.claim.response})
                 put["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             items.append(put)
         if plan.purchase_returned is not None:
-            failures[len(items)] = stale
-            items.append(self._update_returned(*plan.purchase_returned))
+            claim = plan.claim if claim_on_return else None
+            failures[len(items)] = _returned_or_stale(claim)
+            items.append(self._update_returned(*plan.purchase_returned, claim=claim))
         if plan.new_lot is not None:
             items.append(self._put_new(self._lot_item(plan.new_lot)))
         if plan.lot_change is not None:
@@ -256,9 +271,11 @@ class DynamoPointsRepository:
         }
         return {"Put": conditioned_on_version(put, before.version)}
 
-    def _update_returned(self, before: PurchaseRecord, after: PurchaseRecord) -> dict[str, Any]:
+    def _update_returned(self, before: PurchaseRecord, after: PurchaseRecord,
+                         claim: IdempotencyClaim | None = None) -> dict[str, Any]:
         """New returned quantities, guarded twice: the version read (the claw-back maths used it) and,
-        per changed line, that the units returned so far still leave room for this return."""
+        per changed line, that the units returned so far still leave room for this return. The return's
+        claim goes into the record's `returns` map in the same update (one item, not two)."""
         names = {"#v": "version", "#l": "lines", "#rp": "returned_points"}
         values: dict[str, Any] = {":v": before.version, ":nv": after.version, ":rp": after.returned_points,
                                   ":lines": drop_none(after.model_dump(mode="json")["lines"])}
@@ -270,13 +287,20 @@ class DynamoPointsRepository:
                 old, new = before.lines[index], after.lines[index]
                 values[f":room{index}"] = new.quantity - (new.returned - old.returned)
                 conditions.append(f"#l[{index}].#r <= :room{index}")
+        update = "SET #v = :nv, #rp = :rp, #l = :lines"
+        if claim is not None:
+            names.update({"#returns": "returns", "#claim": return_claim_field(claim.scope, claim.key)})
+            values[":claim"] = {"request_hash": claim.request_hash, "response": claim.response}
+            update += ", #returns.#claim = :claim"
+            conditions.append("attribute_not_exists(#returns.#claim)")
         return {"Update": {
             "TableName": self._name,
             "Key": purchase_key(before.store_id, before.order_id),
-            "UpdateExpression": "SET #v = :nv, #rp = :rp, #l = :lines",
+            "UpdateExpression": update,
             "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
 
     def _lot_item(self, lot: PendingLot) -> dict[str, Any]:
@@ -317,6 +341,17 @@ class DynamoPointsRepository:
 
 
 _WATERMARK_KEY = {"PK": "JOB#points_activation", "SK": "WATERMARK"}
+
+
+def _returned_or_stale(claim: IdempotencyClaim | None):
+    """The purchase changed since it was read: the same return done meanwhile answers as a replay (or
+    a 409 for another request with its id); anything else is read again."""
+    def handle(old: dict | None):
+        stored = ((old or {}).get("returns") or {}).get(return_claim_field(claim.scope, claim.key)) if claim else None
+        if stored:
+            raise replay_or_conflict(stored["request_hash"], stored["response"], claim)
+        raise StaleSnapshot()
+    return handle
 
 
 def _cap_reached(counter: CounterIncrement):
