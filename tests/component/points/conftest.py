@@ -43,6 +43,18 @@ def purchase_body(order_id: str, *lines: dict, store_id: str = "SH-JINGAN", occu
     }
 
 
+@pytest.fixture
+def warm_requests(services):
+    """What the points adapter sends DynamoDB once a container is warm (rules and stores cached):
+    a list of (operation name, parameters) that fills as calls are made."""
+    services.program_rules.current()
+    services.cached_stores.get_store("SH-JINGAN")
+    sent: list[tuple[str, dict]] = []
+    services.table.meta.client.meta.events.register(
+        "provide-client-params.dynamodb.*", lambda params, model, **_: sent.append((model.name, params)))
+    return sent
+
+
 def set_rules(services, **changes) -> dict:
     """Replace the program rules with the current ones plus `changes`, as the back office would."""
     current = services.program_rules.current()

@@ -215,17 +215,11 @@ def test_a_retry_spelling_the_same_time_and_money_differently_is_still_a_replay(
     assert post(ctx, member, respelled)[0] == 200
 
 
-def test_a_purchase_reads_three_keys_and_writes_three_items(services, member, clock):
+def test_a_purchase_reads_three_keys_and_writes_three_items(services, member, clock, warm_requests):
     """The purchase record is the claim and the ledger entry carries the event (decision log 16)."""
-    services.program_rules.current()
-    services.cached_stores.get_store("SH-JINGAN")
-    sent = []
-    client = services.table.meta.client
-    client.meta.events.register("provide-client-params.dynamodb.*", lambda params, model, **_: sent.append(
-        (model.name, params)))
     request = PurchaseRequest.model_validate(purchase_body("ORD-ITEMS", occurred_at=ago(clock, hours=1)))
     services.points_service.earn_purchase(member, request, ClientIdentity.from_context(POS_SH))
-    (_, read), (_, write) = sent
+    (_, read), (_, write) = warm_requests
     [keys] = [table["Keys"] for table in read["RequestItems"].values()]
     assert len(keys) == 3
     written = [next(iter(item.values()))["Item"] for item in write["TransactItems"]]

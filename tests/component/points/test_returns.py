@@ -198,18 +198,13 @@ def test_a_return_dated_before_its_purchase_is_refused_and_records_nothing(servi
     assert balance(services, member) == before
 
 
-def test_a_return_reads_three_keys_and_writes_three_items(services, member, clock):
+def test_a_return_reads_three_keys_and_writes_three_items(services, member, clock, warm_requests):
     """The return's claim rides in the purchase record it updates; its event on its ledger entry."""
     buy_direct(services, member, clock)
-    services.program_rules.current()
-    services.cached_stores.get_store("SH-JINGAN")
-    sent = []
-    client = services.table.meta.client
-    client.meta.events.register("provide-client-params.dynamodb.*", lambda params, model, **_: sent.append(
-        (model.name, params)))
+    warm_requests.clear()
     request = _return_request("R-ITEMS", clock)
     first = services.points_service.record_return(member, request, ClientIdentity.from_context(POS_SH))
-    (_, read), (_, write) = sent
+    (_, read), (_, write) = warm_requests[:2]
     [keys] = [table["Keys"] for table in read["RequestItems"].values()]
     assert len(keys) == 3
     assert len(write["TransactItems"]) == 3

@@ -90,12 +90,6 @@ class StoredFeedbackConfig(BaseModel):
     updated_at: datetime | None = None
     updated_by: str | None = None
 
-    def view(self) -> dict:
-        return {**self.config.model_dump(mode="json"), "version": self.version,
-                "source": "stored" if self.version else "default",
-                "updated_at": self.updated_at.isoformat() if self.updated_at else None,
-                "updated_by": self.updated_by}
-
 
 @cache
 def default_feedback_config() -> FeedbackConfig:

@@ -60,9 +60,6 @@ class LedgerEntry(BaseModel):
     recorded_at: datetime
     client_id: str | None = None
 
-    def view(self) -> dict:
-        return self.model_dump(mode="json", exclude_none=True)
-
 
 class PointsBalance(BaseModel):
     model_config = ConfigDict(defer_build=True)

@@ -40,7 +40,7 @@ COUNTER_KEEP = timedelta(days=2 + MAX_LATE_POSTING_DAYS)
 
 
 def _summary(balance: PointsBalance) -> BalanceSummary:
-    return BalanceSummary(available=balance.available, pending=balance.pending, debt=balance.debt)
+    return BalanceSummary.model_validate(balance.summary())
 
 
 def _require_member(snap: Snapshot, member_id: str) -> None:
