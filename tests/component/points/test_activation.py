@@ -37,7 +37,7 @@ def balance(ctx, member_id) -> dict:
 
 def test_points_wait_out_the_return_window_then_the_job_makes_them_available(services, member, ctx, clock, publisher):
     result = buy(ctx, member, "O-1", line(), occurred_at=ago(clock, hours=1))
-    assert result["status"] == "pending" and result["balance"] == {"available": 0, "pending": 100, "debt": 0}
+    assert result["status"] == "pending" and result["balance"] == {"available": 0, "pending": 100, "debt": 0, "reserved": 0}
     assert result["activates_at"] == "2026-11-25T01:00:00+00:00"
     assert run_job(ctx)["activated"] == 0
 
@@ -71,7 +71,7 @@ def test_a_return_inside_the_window_takes_pending_points_first(services, member,
         "occurred_at": clock.now().isoformat(), "lines": [{"sku": "TEE", "quantity": 1}]})
     assert status == 201
     assert (result["from_pending"], result["from_available"]) == (50, 0)
-    assert result["balance"] == {"available": 50, "pending": 50, "debt": 0}
+    assert result["balance"] == {"available": 50, "pending": 50, "debt": 0, "reserved": 0}
     clock.advance(days=7)
     assert run_job(ctx)["activated"] == 1
     assert balance(ctx, member)["available"] == 100  # only what was left pending became available

@@ -56,7 +56,7 @@ def test_an_adjustment_replay_is_idempotent(services, member, ctx):
 def test_points_of_a_member_without_points_yet_are_zero(services, member, ctx):
     status, result = call(points, ctx, "GET", POINTS, member_id=member)
     assert status == 200
-    assert result == {"member_id": member, "available": 0, "pending": 0, "debt": 0, "lifetime_earned": 0,
+    assert result == {"member_id": member, "available": 0, "pending": 0, "debt": 0, "reserved": 0, "lifetime_earned": 0,
                       "expiring_soon": []}
 
 

@@ -30,7 +30,7 @@ def test_a_purchase_earns_points_with_a_breakdown_and_the_balance_after(services
     assert result["status"] == "available"
     assert result["breakdown"]["base"] == 199 and result["breakdown"]["excluded_spend"] == "100.00"
     assert result["lines"] == [{"sku": "SKU-1", "quantity": 2, "points": 199}, {"sku": "GC", "quantity": 1, "points": 0}]
-    assert result["balance"] == {"available": 199, "pending": 0, "debt": 0}
+    assert result["balance"] == {"available": 199, "pending": 0, "debt": 0, "reserved": 0}
     earned = [e for e in publisher.events if e.detail_type == "PointsEarned.v1"]
     assert [e.detail["points"] for e in earned] == [199]
     assert earned[0].source == "loyalty.points" and earned[0].detail["member_id"] == member

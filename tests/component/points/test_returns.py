@@ -144,9 +144,9 @@ def test_a_claw_back_the_balance_cannot_cover_becomes_debt_then_later_earning_re
     assert (current["available"], current["debt"]) == (0, 80)
 
     earned = buy(ctx, member, "O-6", line(sku="CAP", unit_price="50.00"), clock=clock)
-    assert earned["debt_repaid"] == 50 and earned["balance"] == {"available": 0, "pending": 0, "debt": 30}
+    assert earned["debt_repaid"] == 50 and earned["balance"] == {"available": 0, "pending": 0, "debt": 30, "reserved": 0}
     earned = buy(ctx, member, "O-7", line(sku="CAP", unit_price="50.00"), clock=clock)
-    assert earned["debt_repaid"] == 30 and earned["balance"] == {"available": 20, "pending": 0, "debt": 0}
+    assert earned["debt_repaid"] == 30 and earned["balance"] == {"available": 20, "pending": 0, "debt": 0, "reserved": 0}
 
     ledger = entries(services, member)
     assert [e["type"] for e in reversed(ledger)] == [
@@ -165,7 +165,7 @@ def test_negative_balance_policy_records_the_shortfall_on_the_balance(services, 
     call(points, ctx, "POST", "/v1/members/{member_id}/adjustments", member_id=member, client=BACKOFFICE,
          body={"adjustment_id": "ADJ-2", "points": -80, "reason": "redeemed"})
     status, result = give_back(ctx, member, "R-1", "O-8", clock=clock, whole_order=True)
-    assert status == 201 and result["balance"] == {"available": -80, "pending": 0, "debt": 0}
+    assert status == 201 and result["balance"] == {"available": -80, "pending": 0, "debt": 0, "reserved": 0}
 
 
 def test_a_whole_order_return_of_a_large_basket_claws_back_everything(services, member, ctx, clock):

@@ -180,3 +180,108 @@ def test_purchases_in_the_future_beyond_clock_skew_are_refused():
     check_occurred_at(NOW + timedelta(minutes=5), NOW, RULES)
     with pytest.raises(OccurredInFuture):
         check_occurred_at(NOW + timedelta(minutes=6), NOW, RULES)
+
+
+# -- spending: redemptions, reservations, captures, releases, give-backs ------------------------------
+SPEND = Reference(kind="redemption", id="RD-1")
+
+
+def earn_at(d: BalanceDraft, points: int, store: str, at: datetime):
+    return d.credit(points, entry_type=EntryType.EARN, reference=REF, reason="purchase", occurred_at=at,
+                    store_id=store)
+
+
+def assert_spending_explained(balance: PointsBalance, entries) -> None:
+    assert balance.available == sum(e.available_change for e in entries)
+    assert balance.reserved == sum(e.reserved_change for e in entries)
+    assert all(e.points == e.available_change + e.pending_change + e.reserved_change for e in entries)
+    assert sum(balance.buckets.values()) == max(balance.available, 0)
+    assert sum(balance.origins.values()) == max(balance.available, 0)
+    assert min([0, *balance.origins.values(), *balance.buckets.values()]) == 0
+
+
+def test_spending_takes_the_soonest_expiring_points_first_and_origins_in_proportion():
+    d = draft()
+    earn_at(d, 300, "SH-JINGAN", NOW - timedelta(days=200))  # expires in an earlier month
+    earn_at(d, 100, "HZ-WESTLAKE", NOW)
+    early = expiry_month((NOW - timedelta(days=200)).date(), 24)
+    taken = d.spend(200, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id="HZ-WESTLAKE")
+    assert taken.months == {early: 200}
+    assert taken.origins == {"SH-JINGAN": 150, "HZ-WESTLAKE": 50}
+    entry = d.entries[-1]
+    assert entry.type == EntryType.REDEMPTION and entry.available_change == -200
+    assert entry.origins == {"SH-JINGAN": -150, "HZ-WESTLAKE": -50}
+    assert d.balance.origins == {"SH-JINGAN": 150, "HZ-WESTLAKE": 50}
+    assert_spending_explained(d.balance, d.entries)
+
+
+def test_spending_more_than_available_is_refused_with_what_is_available_and_changes_nothing():
+    d = draft()
+    earn(d, 80)
+    before = d.balance.model_copy(deep=True)
+    with pytest.raises(InsufficientPoints) as refused:
+        d.spend(100, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    assert refused.value.details == {"available": 80, "needed": 100}
+    assert d.balance == before and len(d.entries) == 1
+
+
+def test_a_member_in_debt_cannot_spend_until_it_is_repaid():
+    from loyalty.points.errors import MemberInDebt
+
+    d = draft()
+    earn(d, 50)
+    claw(d, 80)
+    earn(d, 100)  # repays the 30 of debt first
+    assert d.balance.debt == 0 and d.balance.available == 70
+    d2 = draft()
+    earn(d2, 10)
+    claw(d2, 40)
+    with pytest.raises(MemberInDebt) as refused:
+        d2.spend(1, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    assert refused.value.details["debt"] == 30
+
+
+def test_a_reservation_holds_points_then_capture_pays_them_and_release_gives_them_back_exactly():
+    d = draft()
+    earn_at(d, 500, "SH-JINGAN", NOW)
+    held = d.reserve(200, reference=Reference(kind="points_payment", id="P-1"), reason="hold", store_id="HZ-WESTLAKE")
+    assert (d.balance.available, d.balance.reserved) == (300, 200)
+    assert d.entries[-1].points == 0 and d.entries[-1].reserved_after == 200
+    d.capture(held, reference=Reference(kind="points_payment", id="P-1"), reason="paid", store_id="HZ-WESTLAKE")
+    assert (d.balance.available, d.balance.reserved) == (300, 0)
+    assert d.entries[-1].points == -200 and d.entries[-1].origins == {"SH-JINGAN": -200}
+
+    other = d.reserve(100, reference=Reference(kind="points_payment", id="P-2"), reason="hold", store_id=None)
+    buckets_before_release = dict(d.balance.buckets)
+    d.release(other, reference=Reference(kind="points_payment", id="P-2"), reason="void", store_id=None)
+    assert (d.balance.available, d.balance.reserved) == (300, 0)
+    assert sum(d.balance.buckets.values()) == sum(buckets_before_release.values()) + 100
+    assert_spending_explained(d.balance, d.entries)
+
+
+def test_giving_back_repays_debt_first_and_restores_months_and_stores():
+    d = draft()
+    earn_at(d, 100, "SH-JINGAN", NOW)
+    taken = d.spend(100, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    assert d.balance.buckets == {} and d.balance.origins == {}
+    made_available = d.give_back(taken, entry_type=EntryType.REDEMPTION_CANCEL, reference=SPEND, reason="cancel",
+                                 store_id=None)
+    assert made_available == 100 and d.balance.origins == {"SH-JINGAN": 100}
+    assert sum(d.balance.buckets.values()) == 100
+    assert d.entries[-1].origins == {"SH-JINGAN": 100}
+    assert_spending_explained(d.balance, d.entries)
+
+
+def test_points_given_back_after_their_month_ended_expire_at_once():
+    d = draft()
+    earn_at(d, 100, "SH-JINGAN", NOW)
+    taken = d.spend(100, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    later = BalanceDraft(d.finish(), rules=RULES, now=NOW + timedelta(days=800))
+    later.give_back(taken, entry_type=EntryType.REDEMPTION_CANCEL, reference=SPEND, reason="cancel", store_id=None)
+    assert later.balance.available == 0 and later.entries[-1].type == EntryType.EXPIRY
+    assert later.entries[-1].origins == {"SH-JINGAN": -100}
+
+
+def test_balances_stored_before_origins_were_kept_count_their_points_as_the_chains():
+    d = draft(PointsBalance(member_id="m", available=120, buckets={"2028-10": 120}))
+    assert d.balance.origins == {"*": 120}

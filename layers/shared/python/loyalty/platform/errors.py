@@ -57,6 +57,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.ReturnExceedsPurchase: 422,
     points.ActivityCapReached: 422,
     points.ReturnBeforePurchase: 422,
+    points.MemberInDebt: 422,
 }
 
 

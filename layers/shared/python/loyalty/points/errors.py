@@ -8,6 +8,12 @@ class InsufficientPoints(Conflict):
     code = "INSUFFICIENT_POINTS"
 
 
+class MemberInDebt(BusinessRuleViolation):
+    """Debt from earlier returns is repaid by the next points earned, before any spending."""
+
+    code = "MEMBER_IN_DEBT"
+
+
 # -- points -------------------------------------------------------------------------------------------
 class PurchaseNotFound(NotFound):
     code = "PURCHASE_NOT_FOUND"

@@ -14,7 +14,7 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loyalty.points.errors import InsufficientPoints
+from loyalty.points.errors import InsufficientPoints, MemberInDebt
 from loyalty.kernel.ids import new_id
 from loyalty.points.program import DebtPolicy, ProgramRules
 
@@ -31,12 +31,22 @@ class EntryType(str, Enum):
     ACTIVATION = "activation"
     DEBT_REPAYMENT = "debt_repayment"
     EXPIRY = "expiry"
+    REDEMPTION = "redemption"
+    REDEMPTION_CANCEL = "redemption_cancel"
+    RESERVATION = "reservation"
+    CAPTURE = "capture"
+    RELEASE = "release"
+    PAYMENT_REFUND = "payment_refund"
+
+
+CHAIN_ORIGIN = "*"  # points earned outside any store (bonuses, adjustments without a store)
 
 
 class Reference(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
-    kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry")
+    kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry, "
+                                  "redemption, points_payment")
     id: str
 
 
@@ -46,13 +56,18 @@ class LedgerEntry(BaseModel):
     entry_id: str
     seq: int = Field(description="Position in the member's ledger; newest is highest")
     type: EntryType
-    points: int = Field(description="Change to the member's points (available + pending)")
+    points: int = Field(description="Change to the member's points (available + reserved + pending)")
     available_change: int
     pending_change: int
     debt_change: int
+    reserved_change: int = 0
     balance_after: int = Field(description="Available points after this entry")
     pending_after: int
     debt_after: int
+    reserved_after: int = 0
+    origins: dict[str, int] | None = Field(
+        default=None, description="Spending, expiry and their reversals: points per earning store this entry "
+                                  "took (negative) or gave back (positive); '*' is points earned outside any store")
     store_id: str | None = None
     reference: Reference
     reason: str
@@ -68,15 +83,17 @@ class PointsBalance(BaseModel):
     available: int = 0
     pending: int = 0
     debt: int = 0
+    reserved: int = Field(default=0, description="Held for points payments not yet captured or voided")
     lifetime_earned: int = 0
     purchase_count: int = 0
     buckets: dict[str, int] = Field(default_factory=dict, description="Expiry month (YYYY-MM) -> available points")
+    origins: dict[str, int] = Field(default_factory=dict, description="Earning store -> available points")
     version: int = Field(default=0, description="0 while nothing is stored; each write adds one")
     ledger_seq: int = 0
     updated_at: datetime | None = None
 
     def summary(self) -> dict:
-        return {"available": self.available, "pending": self.pending, "debt": self.debt}
+        return {"available": self.available, "pending": self.pending, "debt": self.debt, "reserved": self.reserved}
 
     def view(self, today: date) -> dict:
         horizon = today + timedelta(days=EXPIRING_SOON_DAYS)
@@ -116,6 +133,16 @@ class ClawBack:
     debt_added: int
 
 
+@dataclass(frozen=True)
+class Taken:
+    """Where spent or held points came from, so that giving them back restores them exactly: the expiry
+    months (soonest first) and the earning stores (for settlement between stores)."""
+
+    points: int
+    months: dict[str, int]
+    origins: dict[str, int]
+
+
 class BalanceDraft:
     """A balance being changed: apply operations, then take `balance` and `entries` to the writer.
 
@@ -132,6 +159,9 @@ class BalanceDraft:
         self._new_entry_id = new_entry_id
         self._zone = rules.zone()
         self.today = now.astimezone(self._zone).date()
+        unknown = max(self.balance.available, 0) - sum(self.balance.origins.values())
+        if unknown > 0:  # balances written before origins were kept: their points count as the chain's
+            self.balance.origins[CHAIN_ORIGIN] = self.balance.origins.get(CHAIN_ORIGIN, 0) + unknown
         self._expire_due()
 
     # -- operations -----------------------------------------------------------------------------
@@ -199,6 +229,74 @@ class BalanceDraft:
                     occurred_at=self._now, store_id=store_id, client_id=client_id)
         return Credit(points=points, to_available=points, to_pending=0, debt_repaid=0)
 
+    # -- spending -------------------------------------------------------------------------------
+    def spend(self, points: int, *, entry_type: EntryType, reference: Reference, reason: str,
+              store_id: str | None, client_id: str | None = None) -> Taken:
+        """Spend available points (a redemption): the soonest-expiring first. Refused while the member
+        owes points, or when the available balance is short; nothing is changed then."""
+        self._require_spendable(points)
+        taken = self._take(points)
+        self._entry(entry_type, available_change=-points, reference=reference, reason=reason,
+                    occurred_at=self._now, store_id=store_id, client_id=client_id, rebucket=False,
+                    origins={store: -n for store, n in taken.origins.items()})
+        return taken
+
+    def reserve(self, points: int, *, reference: Reference, reason: str, store_id: str | None) -> Taken:
+        """Hold points for a payment: they leave `available` for `reserved` until captured or released."""
+        self._require_spendable(points)
+        taken = self._take(points)
+        self._entry(EntryType.RESERVATION, available_change=-points, reserved_change=points, reference=reference,
+                    reason=reason, occurred_at=self._now, store_id=store_id, rebucket=False)
+        return taken
+
+    def capture(self, taken: Taken, *, reference: Reference, reason: str, store_id: str | None) -> None:
+        """The held points are paid: they leave the member's points for good."""
+        self._entry(EntryType.CAPTURE, reserved_change=-taken.points, reference=reference, reason=reason,
+                    occurred_at=self._now, store_id=store_id, rebucket=False,
+                    origins={store: -n for store, n in taken.origins.items()})
+
+    def release(self, taken: Taken, *, reference: Reference, reason: str, store_id: str | None) -> None:
+        """The held points go back where they came from (a void, or a reservation that timed out)."""
+        self._entry(EntryType.RELEASE, reserved_change=-taken.points, available_change=taken.points,
+                    reference=reference, reason=reason, occurred_at=self._now, store_id=store_id, rebucket=False)
+        self._put_back(taken)
+
+    def give_back(self, taken: Taken, *, entry_type: EntryType, reference: Reference, reason: str,
+                  store_id: str | None) -> int:
+        """Spent points come back (a cancelled redemption, a refund of points paid): into the months and
+        stores they were taken from; debt is repaid first. Returns the points made available."""
+        self._entry(entry_type, available_change=taken.points, reference=reference, reason=reason,
+                    occurred_at=self._now, store_id=store_id, rebucket=False, origins=dict(taken.origins))
+        self._put_back(taken)
+        repaid = self._repay_debt(taken.points, pending=False, reference=reference, occurred_at=self._now,
+                                  store_id=store_id, month=None)
+        return taken.points - repaid
+
+    def _require_spendable(self, points: int) -> None:
+        if points <= 0:
+            raise ValueError("spending takes a positive number of points")
+        if self.balance.debt > 0:
+            raise MemberInDebt(
+                f"the member owes {self.balance.debt} points from earlier returns; they are repaid before spending",
+                field="member_id", details={"debt": self.balance.debt, "available": max(self.balance.available, 0)})
+        if self.balance.available < points:
+            raise InsufficientPoints(
+                f"the member has {max(self.balance.available, 0)} available points; {points} are needed",
+                field="points", details={"available": max(self.balance.available, 0), "needed": points})
+
+    def _take(self, points: int) -> Taken:
+        months = _take_in_order(self.balance.buckets, points)
+        origins = _take_in_proportion(self.balance.origins, points)
+        return Taken(points=points, months=months, origins=origins)
+
+    def _put_back(self, taken: Taken) -> None:
+        if self._rules.expiry_months is not None:
+            for month, n in taken.months.items():
+                self.balance.buckets[month] = self.balance.buckets.get(month, 0) + n
+        for store, n in taken.origins.items():
+            self.balance.origins[store] = self.balance.origins.get(store, 0) + n
+        self._expire_due()  # a month that ended while the points were away expires now
+
     def finish(self) -> PointsBalance:
         self.balance.version = self.before.version + 1
         self.balance.updated_at = self._now
@@ -238,39 +336,77 @@ class BalanceDraft:
         return repaid
 
     def _entry(self, entry_type: EntryType, *, reference: Reference, reason: str, occurred_at: datetime,
-               available_change: int = 0, pending_change: int = 0, debt_change: int = 0,
-               store_id: str | None = None, client_id: str | None = None, month: str | None = None) -> LedgerEntry:
+               available_change: int = 0, pending_change: int = 0, debt_change: int = 0, reserved_change: int = 0,
+               store_id: str | None = None, client_id: str | None = None, month: str | None = None,
+               rebucket: bool = True, origins: dict[str, int] | None = None) -> LedgerEntry:
         b = self.balance
         before_available = b.available
         b.available += available_change
         b.pending += pending_change
         b.debt += debt_change
-        self._rebucket(before_available, b.available, month)
+        b.reserved += reserved_change
+        if rebucket:
+            taken = self._rebucket(before_available, b.available, month, store_id)
+            if entry_type == EntryType.EXPIRY:
+                origins = {store: -n for store, n in taken.items()}
         b.ledger_seq += 1
         entry = LedgerEntry(
             entry_id=self._new_entry_id(), seq=b.ledger_seq, type=entry_type,
-            points=available_change + pending_change, available_change=available_change,
-            pending_change=pending_change, debt_change=debt_change, balance_after=b.available,
-            pending_after=b.pending, debt_after=b.debt, store_id=store_id, reference=reference, reason=reason,
-            occurred_at=occurred_at, recorded_at=self._now, client_id=client_id,
+            points=available_change + pending_change + reserved_change, available_change=available_change,
+            pending_change=pending_change, debt_change=debt_change, reserved_change=reserved_change,
+            balance_after=b.available, pending_after=b.pending, debt_after=b.debt, reserved_after=b.reserved,
+            store_id=store_id, reference=reference, reason=reason, occurred_at=occurred_at, recorded_at=self._now,
+            client_id=client_id, origins=origins or None,
         )
         self.entries.append(entry)
         return entry
 
-    def _rebucket(self, before: int, after: int, month: str | None) -> None:
-        """Keep the buckets summing to the positive part of `available`: gains go to the earning's
-        expiry month, losses come out of the soonest-expiring months first."""
-        buckets = self.balance.buckets
+    def _rebucket(self, before: int, after: int, month: str | None, store_id: str | None) -> dict[str, int]:
+        """Keep the buckets and the origins each summing to the positive part of `available`: gains go to
+        the earning's expiry month and store; losses come out of the soonest-expiring months first and
+        out of the stores in proportion. Returns the points taken per store."""
         change = max(after, 0) - max(before, 0)
-        if change > 0 and month is not None:
-            buckets[month] = buckets.get(month, 0) + change
+        if change > 0:
+            if month is not None:
+                self.balance.buckets[month] = self.balance.buckets.get(month, 0) + change
+            origin = store_id or CHAIN_ORIGIN
+            self.balance.origins[origin] = self.balance.origins.get(origin, 0) + change
         elif change < 0:
-            to_remove = -change
-            for key in sorted(buckets):
-                take = min(buckets[key], to_remove)
-                buckets[key] -= take
-                to_remove -= take
-                if buckets[key] == 0:
-                    del buckets[key]
-                if to_remove == 0:
-                    break
+            _take_in_order(self.balance.buckets, -change)
+            return _take_in_proportion(self.balance.origins, -change)
+        return {}
+
+
+def _take_in_order(buckets: dict[str, int], points: int) -> dict[str, int]:
+    """Take up to `points` from the buckets in key order (soonest month first); returns what was taken."""
+    taken: dict[str, int] = {}
+    for key in sorted(buckets):
+        if points <= 0:
+            break
+        take = min(buckets[key], points)
+        if take > 0:
+            taken[key] = take
+            buckets[key] -= take
+            points -= take
+        if buckets[key] <= 0:
+            del buckets[key]
+    return taken
+
+
+def _take_in_proportion(shares: dict[str, int], points: int) -> dict[str, int]:
+    """Take `points` (at most what the shares hold) from every share in proportion to its size, whole
+    points by largest remainder, ties to the smaller key; returns what was taken from each."""
+    total = sum(n for n in shares.values() if n > 0)
+    points = min(points, total)
+    if points <= 0:
+        return {}
+    exact = {key: n * points for key, n in shares.items() if n > 0}
+    taken = {key: value // total for key, value in exact.items()}
+    rest = points - sum(taken.values())
+    for key in sorted(exact, key=lambda k: (-(exact[k] % total), k))[:rest]:
+        taken[key] += 1
+    for key, n in taken.items():
+        shares[key] -= n
+        if shares[key] <= 0:
+            del shares[key]
+    return {key: n for key, n in taken.items() if n > 0}

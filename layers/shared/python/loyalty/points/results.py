@@ -15,6 +15,7 @@ class BalanceSummary(Result):
     available: int = Field(description="Points the member can spend now")
     pending: int = Field(description="Points waiting out the return window")
     debt: int = Field(description="Points owed after returns the balance could not cover; repaid first")
+    reserved: int = Field(default=0, description="Points held for points payments not yet captured or voided")
 
 
 class ExpiringPoints(Result):
