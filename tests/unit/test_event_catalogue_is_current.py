@@ -62,6 +62,8 @@ def _example(annotation):
         return {"marketing": True}
     if "bool" in text:
         return True
+    if "Decimal" in text:
+        return "12.50"
     if "int" in text:
         return 1
     if "datetime" in text or "IsoDateTime" in text:

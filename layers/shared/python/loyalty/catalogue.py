@@ -5,10 +5,16 @@ from __future__ import annotations
 from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, FeedbackReceived, FeedbackResolved
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import MemberEnrolled, MemberProfileChanged
-from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
+from loyalty.points.events import (
+    PointsActivated, PointsAdjusted, PointsEarned, PointsPaymentCaptured, PointsPaymentReleased, PointsPaymentReserved,
+    PointsReturned,
+)
+from loyalty.rewards.events import RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherUsed
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged,
     PointsEarned, PointsReturned, PointsActivated, PointsAdjusted,
+    PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
+    RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
 )

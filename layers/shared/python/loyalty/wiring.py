@@ -3,7 +3,7 @@
 Handlers ask `services()` for what they need. Tests build a `Services` with their own adapters
 (moto-backed tables, in-memory publishers, fixed clocks and ids) and install it with `use()`. This is
 the one module that joins capabilities: members get the welcome bonus from points, feedback rewards
-through the points ledger.
+through the points ledger, rewards spend points through it (kernel.spending).
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.members.service import MemberService
     from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
     from loyalty.points.dynamo import DynamoPointsRepository, DynamoProgramRulesRepository
+    from loyalty.points.payments import PointsPayments
+    from loyalty.points.spending import PointsSpending
+    from loyalty.rewards.service import Redemptions, RewardCatalogue, VoucherWallet
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
 
 
@@ -151,10 +154,45 @@ class Services:
         return PointsQueries(repo=self.points_repository, clock=self.clock)
 
     @cached_property
+    def points_payments(self) -> PointsPayments:
+        from loyalty.points.payments import PointsPayments
+
+        return PointsPayments(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
+
+    @cached_property
     def program_admin(self) -> ProgramAdmin:
         from loyalty.points.service import ProgramAdmin
 
         return ProgramAdmin(rules=self.program_rules, clock=self.clock)
+
+    # -- rewards: spending points through the points ledger (kernel.spending) ----------------------
+    @cached_property
+    def points_spending(self) -> PointsSpending:
+        from loyalty.points.spending import PointsSpending
+
+        return PointsSpending(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
+
+    @cached_property
+    def reward_catalogue(self) -> RewardCatalogue:
+        from loyalty.rewards.dynamo import DynamoRewardRepository
+        from loyalty.rewards.service import RewardCatalogue
+
+        return RewardCatalogue(DynamoRewardRepository(self.table), self.clock)
+
+    @cached_property
+    def redemptions(self) -> Redemptions:
+        from loyalty.rewards.dynamo import DynamoRewardRepository
+        from loyalty.rewards.service import Redemptions
+
+        return Redemptions(DynamoRewardRepository(self.table), self.points_spending, self.cached_stores, self.clock)
+
+    @cached_property
+    def voucher_wallet(self) -> VoucherWallet:
+        """Also the kernel.vouchers.VoucherIssuer other capabilities issue vouchers through."""
+        from loyalty.rewards.dynamo import DynamoVoucherRepository
+        from loyalty.rewards.service import VoucherWallet
+
+        return VoucherWallet(DynamoVoucherRepository(self.table), self.cached_stores, self.clock)
 
     # -- feedback ---------------------------------------------------------------------------------
     @cached_property

@@ -8,6 +8,7 @@ from loyalty.feedback import errors as feedback
 from loyalty.kernel import errors as e
 from loyalty.members import errors as members
 from loyalty.points import errors as points
+from loyalty.rewards import errors as rewards
 
 
 class Unauthorized(e.DomainError):
@@ -41,7 +42,11 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.NotFound: 404,
     e.MemberNotFound: 404,
     points.PurchaseNotFound: 404,
+    points.PointsPaymentNotFound: 404,
     feedback.FeedbackNotFound: 404,
+    rewards.RewardNotFound: 404,
+    rewards.RedemptionNotFound: 404,
+    rewards.VoucherNotFound: 404,
     e.Conflict: 409,
     e.IdempotencyKeyReused: 409,
     e.ConcurrentUpdate: 409,
@@ -49,7 +54,15 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     members.EmailAlreadyEnrolled: 409,
     points.InsufficientPoints: 409,
     points.RulesVersionConflict: 409,
+    points.PaymentAlreadyCaptured: 409,
+    points.PaymentAlreadyVoided: 409,
     feedback.InvalidTransition: 409,
+    rewards.RewardExists: 409,
+    rewards.RewardVersionConflict: 409,
+    rewards.StockBelowTaken: 409,
+    rewards.RewardOutOfStock: 409,
+    rewards.VoucherAlreadyUsed: 409,
+    rewards.VoucherVoided: 409,
     PayloadTooLarge: 413,
     e.BusinessRuleViolation: 422,
     points.SubmittedTooLate: 422,
@@ -58,6 +71,15 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.ActivityCapReached: 422,
     points.ReturnBeforePurchase: 422,
     points.MemberInDebt: 422,
+    points.PointsPaymentOverLimit: 422,
+    points.PointsNotWholeCents: 422,
+    points.PointsPaymentNotCaptured: 422,
+    rewards.RewardNotAvailable: 422,
+    rewards.RedemptionLimitReached: 422,
+    rewards.VoucherExpired: 422,
+    rewards.VoucherNotYetValid: 422,
+    rewards.VoucherNotValidHere: 422,
+    rewards.MinimumSpendNotMet: 422,
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import zlib
 from datetime import date, datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from boto3.dynamodb.conditions import Key
 
@@ -22,9 +22,11 @@ from loyalty.kernel.errors import InvalidInput
 from loyalty.kernel.idempotency import IdempotencyClaim, replay_or_conflict
 from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
 from loyalty.kernel.ports import StoreDirectory
+from loyalty.kernel.spending import JoinedRead
 from loyalty.points.ledger import LedgerEntry, PointsBalance
 from loyalty.points.ports import (
-    CounterIncrement, MemberFacts, PendingLot, PurchaseRecord, Snapshot, StaleSnapshot, StoredClaim, WritePlan,
+    CounterIncrement, MemberFacts, PendingLot, PointsPaymentRecord, PurchaseRecord, Snapshot, StaleSnapshot,
+    StoredClaim, WritePlan,
 )
 from loyalty.points.program import ProgramRules, ProgramRulesInput, default_rules
 
@@ -61,7 +63,21 @@ def return_claim_field(scope: str, key: str) -> str:
 def claim_location(scope: str, key: str) -> dict[str, str]:
     if scope.startswith(PURCHASE_CLAIM_SCOPE):
         return purchase_key(scope[len(PURCHASE_CLAIM_SCOPE):], key)
+    if scope.startswith(POINTS_PAYMENT_CLAIM_SCOPE):
+        return payment_key(scope[len(POINTS_PAYMENT_CLAIM_SCOPE):], key)
     return idempotency_key(scope, key)
+
+
+POINTS_PAYMENT_CLAIM_SCOPE = "points_payment:"  # ...a points payment's on its own record
+HOLD_SHARDS = 4  # open points reservations of one day spread over this many GSI1 partitions
+
+
+def payment_key(member_id: str, payment_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"POINTSPAY#{payment_id}"}
+
+
+def hold_partition(day: date, shard: int) -> str:
+    return f"HOLD#{day.isoformat()}#{shard}"
 
 
 def lot_key(member_id: str, lot_id: str) -> dict[str, str]:
@@ -101,9 +117,14 @@ class DynamoPointsRepository:
 
     # -- reads ----------------------------------------------------------------------------------
     def load(self, member_id: str, *, member: bool = False, store_ids: tuple[str, ...] = (),
-             purchase: tuple[str, str] | None = None, lot_id: str | None = None,
-             claim: tuple[str, str] | None = None) -> Snapshot:
+             purchase: tuple[str, str] | None = None, lot_id: str | None = None, payment_id: str | None = None,
+             joined: Mapping[str, JoinedRead] = {}, claim: tuple[str, str] | None = None,
+             claim_record: Any = None) -> Snapshot:
         wanted = {"balance": balance_key(member_id)}
+        if payment_id is not None:
+            wanted["payment"] = payment_key(member_id, payment_id)
+        for name, read in joined.items():
+            wanted[f"joined:{name}"] = read.key
         if member:
             wanted["member"] = {"PK": member_pk(member_id), "SK": PROFILE}
         if purchase is not None:
@@ -112,7 +133,7 @@ class DynamoPointsRepository:
             wanted["lot"] = lot_key(member_id, lot_id)
         claim_on_return = claim is not None and claim[0].startswith(RETURN_CLAIM_SCOPE) and purchase is not None
         if claim is not None and not claim_on_return:
-            wanted["claim"] = claim_location(*claim)
+            wanted["claim"] = claim_record if claim_record is not None else claim_location(*claim)
         found = self._batch_get(list(wanted.values()))
 
         def item(name: str) -> dict | None:
@@ -131,6 +152,11 @@ class DynamoPointsRepository:
             snapshot.purchase = PurchaseRecord.model_validate(record)
         if lot_id is not None and (lot := item("lot")):
             snapshot.lot = PendingLot.model_validate(lot)
+        if payment_id is not None and (payment := item("payment")):
+            snapshot.payment = PointsPaymentRecord.model_validate(payment)
+        for name, read in joined.items():
+            raw = found.get(_key_tuple(read.key))
+            snapshot.joined[name] = read.parse(plain(raw) if raw else None)
         if claim_on_return:
             record = found.get(_key_tuple(wanted["purchase"])) or {}
             stored = (record.get("returns") or {}).get(return_claim_field(*claim))
@@ -219,12 +245,8 @@ class DynamoPointsRepository:
         def stale(_old):
             raise StaleSnapshot()
 
-        claim_on_purchase = plan.claim is not None and plan.claim.scope.startswith(PURCHASE_CLAIM_SCOPE)
         claim_on_return = (plan.claim is not None and plan.claim.scope.startswith(RETURN_CLAIM_SCOPE)
                            and plan.purchase_returned is not None)
-        if plan.claim is not None and not claim_on_purchase and not claim_on_return:
-            claim_index = len(items)
-            items.append(idempotency_put(self._name, plan.claim))
 
         failures[len(items)] = stale
         items.append(self._put_balance(plan.balance_before, plan.balance_after))
@@ -238,13 +260,8 @@ class DynamoPointsRepository:
                                         **carried}))
         if plan.new_purchase is not None:
             record = plan.new_purchase
-            put = self._put_new({**purchase_key(record.store_id, record.order_id), "entity": "purchase",
-                                 **drop_none(record.model_dump(mode="json")), "returns": {}})
-            if claim_on_purchase:
-                claim_index = len(items)
-                put["Put"]["Item"].update({"request_hash": plan.claim.request_hash, "response": plan.claim.response})
-                put["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            items.append(put)
+            items.append(self._put_new({**purchase_key(record.store_id, record.order_id), "entity": "purchase",
+                                        **drop_none(record.model_dump(mode="json")), "returns": {}}))
         if plan.purchase_returned is not None:
             claim = plan.claim if claim_on_return else None
             failures[len(items)] = _returned_or_stale(claim)
@@ -261,8 +278,60 @@ class DynamoPointsRepository:
         for counter in plan.counters:
             failures[len(items)] = _cap_reached(counter)
             items.append(self._count(member_id, counter))
+        if plan.new_payment is not None:
+            items.append(self._put_new(self._payment_item(plan.new_payment)))
+        if plan.payment_change is not None:
+            failures[len(items)] = stale
+            items.append(self._close_payment(*plan.payment_change))
+        for write in plan.joined:
+            if write.refused is not None:
+                failures[len(items)] = write.refused
+            items.append(write.item)
+        if plan.claim is not None and not claim_on_return:
+            location = plan.claim_record if plan.claim_record is not None else \
+                claim_location(plan.claim.scope, plan.claim.key)
+            claim_index = _claim_on_new_record(items, location, plan.claim)
+            if claim_index is None:  # no record of its own: the claim is an item of its own
+                claim_index = len(items)
+                items.append(idempotency_put(self._name, plan.claim))
         items += outbox_puts(self._name, events)
         Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures).commit()
+
+    def _payment_item(self, record: PointsPaymentRecord) -> dict[str, Any]:
+        item = {**payment_key(record.member_id, record.payment_id), "entity": "points_payment",
+                **drop_none(record.model_dump(mode="json"))}
+        if record.status == "reserved":  # open: the sweep finds it by the time its hold ends
+            item["GSI1PK"] = hold_partition(record.held_until.astimezone(timezone.utc).date(),
+                                            zlib.crc32(record.member_id.encode()) % HOLD_SHARDS)
+            item["GSI1SK"] = f"{utc_text(record.held_until)}#{record.member_id}#{record.payment_id}"
+        return item
+
+    def _close_payment(self, before: PointsPaymentRecord, after: PointsPaymentRecord) -> dict[str, Any]:
+        """Captured, voided or expired: only from the state read, and out of the sweep's index."""
+        return {"Update": {
+            "TableName": self._name,
+            "Key": payment_key(before.member_id, before.payment_id),
+            "UpdateExpression": "SET #s = :s, #c = :c, #v = :nv REMOVE GSI1PK, GSI1SK",
+            "ConditionExpression": "#v = :v AND #s = :read",
+            "ExpressionAttributeNames": {"#s": "status", "#c": "closed_at", "#v": "version"},
+            "ExpressionAttributeValues": {":s": after.status, ":c": after.model_dump(mode="json")["closed_at"],
+                                          ":nv": after.version, ":v": before.version, ":read": before.status},
+        }}
+
+    def due_holds(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
+        upper = f"{utc_text(now)}#~"
+        for shard in range(HOLD_SHARDS):
+            query: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": Key("GSI1PK").eq(hold_partition(day, shard)) & Key("GSI1SK").lte(upper),
+            }
+            while True:
+                response = self._table.query(**query)
+                for item in response["Items"]:
+                    yield item["member_id"], item["payment_id"]
+                if "LastEvaluatedKey" not in response:
+                    break
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _put_balance(self, before: PointsBalance, after: PointsBalance) -> dict[str, Any]:
         put: dict[str, Any] = {
@@ -341,6 +410,18 @@ class DynamoPointsRepository:
 
 
 _WATERMARK_KEY = {"PK": "JOB#points_activation", "SK": "WATERMARK"}
+
+
+def _claim_on_new_record(items: list[dict[str, Any]], location: dict[str, str], claim: IdempotencyClaim) -> int | None:
+    """Put the claim on the new record the transaction creates at `location` (the purchase record, the
+    payment, a redemption): one item, not two. Returns its index, or None when no such Put is there."""
+    for index, item in enumerate(items):
+        put = item.get("Put")
+        if put and put["Item"]["PK"] == location["PK"] and put["Item"]["SK"] == location["SK"]:
+            put["Item"].update({"request_hash": claim.request_hash, "response": claim.response})
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            return index
+    return None
 
 
 def _returned_or_stale(claim: IdempotencyClaim | None):

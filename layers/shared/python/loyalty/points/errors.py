@@ -53,3 +53,30 @@ class ActivityCapReached(BusinessRuleViolation):
 
 class ReturnBeforePurchase(BusinessRuleViolation):
     code = "RETURN_BEFORE_PURCHASE"
+
+
+# -- points payments ------------------------------------------------------------------------------------
+class PointsPaymentNotFound(NotFound):
+    code = "POINTS_PAYMENT_NOT_FOUND"
+
+
+class PaymentAlreadyCaptured(Conflict):
+    code = "PAYMENT_ALREADY_CAPTURED"
+
+
+class PaymentAlreadyVoided(Conflict):
+    """Voided by the till, or released because it was neither captured nor voided in time."""
+
+    code = "PAYMENT_ALREADY_VOIDED"
+
+
+class PointsPaymentOverLimit(BusinessRuleViolation):
+    code = "POINTS_PAYMENT_OVER_LIMIT"
+
+
+class PointsNotWholeCents(BusinessRuleViolation):
+    code = "POINTS_NOT_WHOLE_CENTS"
+
+
+class PointsPaymentNotCaptured(BusinessRuleViolation):
+    code = "POINTS_PAYMENT_NOT_CAPTURED"

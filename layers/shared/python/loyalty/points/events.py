@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -56,3 +57,34 @@ class PointsAdjusted(PointsEvent):
     adjustment_id: str
     points: int
     client_id: str
+
+
+class PointsPaymentReserved(PointsEvent):
+    """Points held to pay part of an order."""
+
+    payment_id: str
+    store_id: str
+    order_id: str
+    points: int
+    cash_value: Decimal
+
+
+class PointsPaymentCaptured(PointsEvent):
+    """Held points paid part of an order; `origins` are the stores that issued them (for settlement)."""
+
+    payment_id: str
+    store_id: str
+    order_id: str
+    points: int
+    cash_value: Decimal
+    origins: dict[str, int]
+
+
+class PointsPaymentReleased(PointsEvent):
+    """Held points went back to the member: voided by the till, or expired (hold time over)."""
+
+    payment_id: str
+    store_id: str
+    order_id: str
+    points: int
+    reason: str = Field(description="voided or expired")

@@ -14,6 +14,7 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty.kernel.spending import SpentPoints
 from loyalty.points.errors import InsufficientPoints, MemberInDebt
 from loyalty.kernel.ids import new_id
 from loyalty.points.program import DebtPolicy, ProgramRules
@@ -133,14 +134,7 @@ class ClawBack:
     debt_added: int
 
 
-@dataclass(frozen=True)
-class Taken:
-    """Where spent or held points came from, so that giving them back restores them exactly: the expiry
-    months (soonest first) and the earning stores (for settlement between stores)."""
-
-    points: int
-    months: dict[str, int]
-    origins: dict[str, int]
+Taken = SpentPoints  # where spent or held points came from: expiry months and earning stores
 
 
 class BalanceDraft:

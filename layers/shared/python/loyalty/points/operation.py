@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from loyalty.kernel.errors import ConcurrentUpdate
 from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay, replay_or_conflict
 from loyalty.kernel.models import Result
+from loyalty.kernel.spending import JoinedRead, ReadAgain
 from loyalty.kernel.ports import Clock
-from loyalty.points.ports import PointsRepository, Snapshot, StaleSnapshot, WritePlan
+from loyalty.points.ports import PointsRepository, Snapshot, WritePlan
 
 R = TypeVar("R", bound=Result)
 MAX_ATTEMPTS = 6  # reads + recomputations when the balance keeps changing underneath
@@ -31,6 +32,8 @@ class Reads:
     store_ids: tuple[str, ...] = ()
     purchase: tuple[str, str] | None = None  # (store_id, order_id)
     lot_id: str | None = None
+    payment_id: str | None = None
+    joined: Mapping[str, JoinedRead] | None = None  # another capability's items (see kernel.spending)
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,14 @@ class Guard:
     key: str
     request_hash: str
     conflict_field: str = "Idempotency-Key"
+    record: Any = None  # the storage key of the record that holds the claim, when not the claim's own item
 
 
 @dataclass(frozen=True)
 class Change(Generic[R]):
     """What an operation drafted on a snapshot: the write (without the claim) and its answer."""
 
-    plan: WritePlan
+    plan: WritePlan | None  # None: the work was done before; answer `result` without writing
     result: R
 
 
@@ -74,19 +78,23 @@ class LedgerOperation:
         for _attempt in range(MAX_ATTEMPTS):
             now = self._clock.now()
             snap = self._repo.load(member_id, member=reads.member, store_ids=reads.store_ids,
-                                   purchase=reads.purchase, lot_id=reads.lot_id,
-                                   claim=(guard.scope, guard.key) if guard else None)
+                                   purchase=reads.purchase, lot_id=reads.lot_id, payment_id=reads.payment_id,
+                                   joined=reads.joined or {}, claim=(guard.scope, guard.key) if guard else None,
+                                   claim_record=guard.record if guard else None)
             if snap.claim is not None and guard is not None:
                 replay = replay_or_conflict(snap.claim.request_hash, snap.claim.response, self._claim(guard, {}))
                 return Outcome(answer.model_validate(replay.response), created=False, snapshot=snap)
             change = draft(snap, now)
             if change is None:
                 return None
+            if change.plan is None:
+                return Outcome(change.result, created=False, snapshot=snap)
             if guard is not None:
                 change.plan.claim = self._claim(guard, change.result.body())
+                change.plan.claim_record = guard.record
             try:
                 self._repo.commit(change.plan)
-            except StaleSnapshot:
+            except ReadAgain:  # StaleSnapshot, or a joined write's condition saying the same
                 continue
             except IdempotentReplay as replay:  # a concurrent duplicate won
                 return Outcome(answer.model_validate(replay.response), created=False, snapshot=snap)

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Literal, Protocol
+from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
+from loyalty.kernel.spending import JoinedRead, JoinedWrite, ReadAgain
 from loyalty.kernel.stores import Store
 from loyalty.points.earning import PurchasedLine
 from loyalty.points.ledger import LedgerEntry, PointsBalance, Reference
@@ -76,6 +77,8 @@ class Snapshot:
     stores: dict[str, Store] = field(default_factory=dict)
     purchase: PurchaseRecord | None = None
     lot: PendingLot | None = None
+    payment: "PointsPaymentRecord | None" = None
+    joined: dict[str, Any] = field(default_factory=dict)  # parsed by each JoinedRead's own parser
     claim: StoredClaim | None = None
 
 
@@ -105,17 +108,22 @@ class WritePlan:
     lot_change: tuple[PendingLot, int] | None = None  # (as read, points left; 0 deletes it)
     lot_activated: PendingLot | None = None
     counters: list[CounterIncrement] = field(default_factory=list)
+    new_payment: "PointsPaymentRecord | None" = None
+    payment_change: "tuple[PointsPaymentRecord, PointsPaymentRecord] | None" = None  # (as read, after)
+    joined: list[JoinedWrite] = field(default_factory=list)  # another capability's writes (kernel.spending)
+    claim_record: Any = None  # the storage key of the record that carries the claim, when not its own item
     events: list[DomainEvent] = field(default_factory=list)  # written to the outbox in the same transaction
 
 
-class StaleSnapshot(Exception):
+class StaleSnapshot(ReadAgain):
     """Something read for the operation changed before the write: read again and recompute."""
 
 
 class PointsRepository(Protocol):
     def load(self, member_id: str, *, member: bool = False, store_ids: tuple[str, ...] = (),
-             purchase: tuple[str, str] | None = None, lot_id: str | None = None,
-             claim: tuple[str, str] | None = None) -> Snapshot:
+             purchase: tuple[str, str] | None = None, lot_id: str | None = None, payment_id: str | None = None,
+             joined: Mapping[str, JoinedRead] = {}, claim: tuple[str, str] | None = None,
+             claim_record: Any = None) -> Snapshot:
         """Read the balance and the named items in ONE round trip (consistent reads)."""
 
     def commit(self, plan: WritePlan) -> None:
@@ -134,6 +142,9 @@ class PointsRepository(Protocol):
     def due_lots(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
         """(member_id, lot_id) of lots due by `now` whose activation date is `day`, over every shard."""
 
+    def due_holds(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
+        """(member_id, payment_id) of points reservations held until `day`, up to `now`, over every shard."""
+
     def activation_watermark(self) -> date | None: ...
 
     def set_activation_watermark(self, day: date) -> None: ...
@@ -148,3 +159,28 @@ class ProgramRulesRepository(Protocol):
 
 
 ShouldContinue = Callable[[], bool]
+
+
+class PointsPaymentRecord(BaseModel):
+    """Points paying part of an order: reserved, then captured or voided (or released when left alone).
+    One item per payment in the member's partition; the sweep finds open ones by `held_until`."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    payment_id: str
+    member_id: str
+    store_id: str
+    order_id: str
+    channel: str
+    currency: str
+    order_total: Decimal
+    points: int
+    cash_value: Decimal
+    status: Literal["reserved", "captured", "voided", "expired"]
+    reserved_at: datetime
+    held_until: datetime
+    closed_at: datetime | None = None
+    taken: dict[str, Any]  # SpentPoints.body(): months and origins the points came from
+    refunded_points: int = 0
+    version: int = 1
+

@@ -100,6 +100,12 @@ class ProgramRulesInput(StrictModel):
     expiry_months: StrictInt | None = Field(default=24, ge=1, le=120,
                                       description="Points expire at the end of the Nth month after earning; null: never")
     debt_policy: DebtPolicy = DebtPolicy.DEBT
+    points_per_currency_unit: StrictInt = Field(default=100, ge=1, le=100_000,
+                                                description="What a point is worth when spent: 100 means 100 points = 1 CNY")
+    points_payment_max_share: DecimalNumber = Field(default=Decimal("0.5"), gt=0, le=1, max_digits=5, decimal_places=4,
+                                              description="The largest part of an order points may pay")
+    points_payment_hold_minutes: StrictInt = Field(default=30, ge=1, le=24 * 60,
+                                             description="A points reservation neither captured nor voided is released after this")
     version: StrictInt = Field(default=0, ge=0, description="The version these rules replace (optimistic check)")
 
     @field_validator("timezone")
@@ -134,6 +140,10 @@ class ProgramRules(ProgramRulesInput):
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def cash_value(self, points: int) -> Decimal:
+        """What `points` are worth in the program's currency."""
+        return (Decimal(points) / Decimal(self.points_per_currency_unit)).quantize(Decimal("0.0001")).normalize()
 
     def view(self) -> dict:
         return self.model_dump(mode="json")
