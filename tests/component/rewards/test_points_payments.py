@@ -84,3 +84,48 @@ def test_the_sweep_releases_a_reservation_left_alone_and_only_that(services, ctx
 def test_an_unknown_payment_is_404(services, ctx, rich_member):
     status, body = act(ctx, CAPTURE, rich_member, "nope")
     assert status == 404 and body["error"]["code"] == "POINTS_PAYMENT_NOT_FOUND"
+
+
+def _purchase(ctx, member_id, clock, *, payment_id=None, order_id="O-1"):
+    import points
+    from tests.component.points.conftest import line, purchase_body
+    body = purchase_body(order_id, line("A", quantity=2, unit_price="30.00"), line("B", unit_price="40.00"),
+                         occurred_at=clock.now())
+    if payment_id:
+        body["points_payment_id"] = payment_id
+    return send(points, ctx, "POST", "/v1/members/{member_id}/purchases", params={"member_id": member_id}, body=body)
+
+
+def _return(ctx, member_id, clock, return_id, lines):
+    import points
+    return send(points, ctx, "POST", "/v1/members/{member_id}/returns", params={"member_id": member_id}, body={
+        "return_id": return_id, "order_id": "O-1", "store_id": "SH-JINGAN", "returning_store_id": "SH-JINGAN",
+        "occurred_at": clock.now().isoformat(), "lines": lines})
+
+
+def test_a_return_gives_back_points_that_paid_for_the_order_in_proportion(services, ctx, rich_member, clock):
+    from tests.component.rewards.conftest import give_points
+    give_points(services, rich_member, 4000)
+    assert reserve(ctx, rich_member, points=3000, total="100.00")[0] == 201  # 30 CNY of a 100 CNY order
+    assert act(ctx, CAPTURE, rich_member)[0] == 200
+    status, bought = _purchase(ctx, rich_member, clock, payment_id="P-1")
+    assert status == 201, bought
+    status, first = _return(ctx, rich_member, clock, "RT-1", [{"sku": "A", "quantity": 1}])  # 30 of 100 returned
+    assert status == 201 and first["points_refunded"] == 900
+    status, rest = _return(ctx, rich_member, clock, "RT-2", [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}])
+    assert status == 201 and rest["points_refunded"] == 2100  # everything back: the rest of the 3,000
+    entries, _ = services.points_repository.ledger_page(rich_member, 10, None)
+    refunds = [e for e in entries if e.type.value == "payment_refund"]
+    assert sorted(e.available_change for e in refunds) == [900, 2100]
+    assert sum(sum(e.origins.values()) for e in refunds) == 3000
+
+
+def test_a_purchase_can_name_only_a_captured_points_payment_of_its_own_order(services, ctx, rich_member, clock):
+    assert reserve(ctx, rich_member, points=100)[0] == 201
+    status, body = _purchase(ctx, rich_member, clock, payment_id="P-1")
+    assert status == 422 and body["error"]["code"] == "POINTS_PAYMENT_NOT_CAPTURED"
+    act(ctx, CAPTURE, rich_member)
+    status, body = _purchase(ctx, rich_member, clock, payment_id="P-1", order_id="O-other")
+    assert status == 422 and body["error"]["field"] == "points_payment_id"
+    status, body = _purchase(ctx, rich_member, clock, payment_id="P-nope")
+    assert status == 404 and body["error"]["code"] == "POINTS_PAYMENT_NOT_FOUND"

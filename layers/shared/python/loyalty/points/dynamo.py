@@ -357,6 +357,10 @@ class DynamoPointsRepository:
                 values[f":room{index}"] = new.quantity - (new.returned - old.returned)
                 conditions.append(f"#l[{index}].#r <= :room{index}")
         update = "SET #v = :nv, #rp = :rp, #l = :lines"
+        if after.points_refunded != before.points_refunded:  # points that paid for the order came back
+            names.update({"#pr": "points_refunded", "#pt": "points_taken"})
+            values.update({":pr": after.points_refunded, ":pt": after.points_taken})
+            update += ", #pr = :pr, #pt = :pt"
         if claim is not None:
             names.update({"#returns": "returns", "#claim": return_claim_field(claim.scope, claim.key)})
             values[":claim"] = {"request_hash": claim.request_hash, "response": claim.response}

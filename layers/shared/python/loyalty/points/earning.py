@@ -73,6 +73,9 @@ class PurchaseRequest(StrictModel):
     lines: list[PurchaseLine] = Field(min_length=1, max_length=MAX_LINES)
     total: Money
     payment_method: str = Field(min_length=1, max_length=32)
+    points_payment_id: BusinessId | None = Field(
+        default=None, description="The captured points payment that paid part of this order: a return then gives "
+                                  "those points back in proportion, and the till refunds only the rest in cash")
 
     @field_validator("total")
     @classmethod
@@ -313,3 +316,15 @@ def plan_return(purchased: list[PurchasedLine], request: ReturnRequest) -> Retur
                 field="lines", details={"sku": sku, "requested": quantity, "returnable": left},
             )
     return plan
+
+
+def points_to_refund(purchased: list[PurchasedLine], returned: dict[int, int], total: Decimal, points_paid: int,
+                     refunded: int) -> int:
+    """The points paid for an order that a return gives back: the paid points in proportion to the value
+    returned so far (all of them once every unit is back), less what earlier returns gave back."""
+    units = {i: returned.get(i, line.returned) for i, line in enumerate(purchased)}
+    if all(units[i] >= line.quantity for i, line in enumerate(purchased)):
+        return points_paid - refunded
+    value = sum((line.amount * units[i] / line.quantity for i, line in enumerate(purchased)), Decimal(0))
+    due = int((points_paid * value / total).to_integral_value(rounding=ROUND_FLOOR)) if total > 0 else 0
+    return max(min(due, points_paid) - refunded, 0)

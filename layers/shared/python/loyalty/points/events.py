@@ -42,6 +42,7 @@ class PointsReturned(PointsEvent):
     returning_store_id: str
     points: int
     debt_added: int
+    points_refunded: int = Field(default=0, description="Points that paid part of the order, given back")
 
 
 class PointsActivated(PointsEvent):

@@ -404,3 +404,11 @@ def _take_in_proportion(shares: dict[str, int], points: int) -> dict[str, int]:
         if shares[key] <= 0:
             del shares[key]
     return {key: n for key, n in taken.items() if n > 0}
+
+
+def split_taken(taken: Taken, points: int) -> tuple[Taken, Taken]:
+    """Split spent points in two: `points` of them (from every month and store in proportion) and the rest."""
+    months, origins = dict(taken.months), dict(taken.origins)
+    part = Taken(points=points, months=_take_in_proportion(months, points),
+                 origins=_take_in_proportion(origins, points))
+    return part, Taken(points=taken.points - points, months=months, origins=origins)

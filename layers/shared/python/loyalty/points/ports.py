@@ -45,6 +45,10 @@ class PurchaseRecord(BaseModel):
     lot_id: str | None = None
     rules_version: int
     recorded_at: datetime
+    points_payment_id: str | None = None
+    points_paid: int = 0  # captured points that paid part of the order
+    points_refunded: int = 0  # ...of which returns gave back so far
+    points_taken: dict[str, Any] | None = None  # SpentPoints.body() of what is not yet given back
     version: int = 1
 
 

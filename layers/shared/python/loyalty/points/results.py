@@ -95,6 +95,8 @@ class ReturnResult(Result):
     from_pending: int
     from_available: int
     debt_added: int
+    points_refunded: int = Field(default=0, description="Points that paid part of the order, given back in "
+                                                        "proportion to what was returned (not refunded in cash)")
     lines: list[LinePoints]
     balance: BalanceSummary
     entry_ids: list[str]

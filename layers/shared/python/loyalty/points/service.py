@@ -17,15 +17,18 @@ from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.ports import Clock
 from loyalty.points.earning import (
     AdjustmentRequest, PurchasedLine, PurchaseRequest, ReturnRequest, calculate_purchase_points, check_occurred_at,
-    plan_return, purchase_lot_id, store_local_date,
+    plan_return, points_to_refund, purchase_lot_id, store_local_date,
 )
-from loyalty.points.errors import PurchaseNotFound, ReturnBeforePurchase, UnknownActivityType, UnsupportedCurrency
+from loyalty.points.errors import (
+    PointsPaymentNotCaptured, PointsPaymentNotFound, PurchaseNotFound, ReturnBeforePurchase, UnknownActivityType,
+    UnsupportedCurrency,
+)
 from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
-from loyalty.points.ledger import BalanceDraft, EntryType, PointsBalance, Reference, month_end
+from loyalty.points.ledger import BalanceDraft, EntryType, PointsBalance, Reference, Taken, month_end, split_taken
 from loyalty.points.operation import Change, Guard, LedgerOperation, Outcome, Reads
 from loyalty.points.ports import (
-    CounterIncrement, PendingLot, PointsRepository, ProgramRulesRepository, PurchaseRecord, ShouldContinue, Snapshot,
-    WritePlan,
+    CounterIncrement, PendingLot, PointsPaymentRecord, PointsRepository, ProgramRulesRepository, PurchaseRecord,
+    ShouldContinue, Snapshot, WritePlan,
 )
 from loyalty.points.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput
 from loyalty.points.results import (
@@ -41,6 +44,21 @@ COUNTER_KEEP = timedelta(days=2 + MAX_LATE_POSTING_DAYS)
 
 def _summary(balance: PointsBalance) -> BalanceSummary:
     return BalanceSummary.model_validate(balance.summary())
+
+
+def _captured_payment(snap: Snapshot, member_id: str, request: PurchaseRequest) -> PointsPaymentRecord:
+    """The points payment a purchase names: this member's, for this store and order, and captured."""
+    payment = snap.payment
+    if payment is None or payment.member_id != member_id:
+        raise PointsPaymentNotFound(f"member {member_id} has no points payment {request.points_payment_id}",
+                                    field="points_payment_id")
+    if (payment.store_id, payment.order_id) != (request.store_id, request.order_id):
+        raise PointsPaymentNotCaptured(f"points payment {payment.payment_id} is for order {payment.order_id} at "
+                                       f"{payment.store_id}", field="points_payment_id")
+    if payment.status != "captured":
+        raise PointsPaymentNotCaptured(f"points payment {payment.payment_id} is {payment.status}; capture it before "
+                                       "recording the purchase", field="points_payment_id")
+    return payment
 
 
 def _require_member(snap: Snapshot, member_id: str) -> None:
@@ -69,6 +87,7 @@ class PointsService:
             if store is None:
                 raise StoreNotFound(f"store {request.store_id} is not a store of this chain", field="store_id")
             check_occurred_at(request.occurred_at, now, rules)
+            paid = _captured_payment(snap, member_id, request) if request.points_payment_id else None
             local_date = store_local_date(request.occurred_at, store.timezone)
             earning = calculate_purchase_points(rules, request.lines, tier=snap.member.tier, store_id=store.store_id,
                                                 city=store.city, local_date=local_date)
@@ -94,6 +113,8 @@ class PointsService:
                 channel=request.channel.value, occurred_at=request.occurred_at, currency=request.currency,
                 total=request.total, payment_method=request.payment_method, points=earning.points, lines=lines,
                 lot_id=lot.lot_id if lot else None, rules_version=rules.version, recorded_at=now,
+                points_payment_id=request.points_payment_id, points_paid=paid.points if paid else 0,
+                points_taken=dict(paid.taken) if paid else None,
             )
             result = PurchaseResult(
                 member_id=member_id, order_id=request.order_id, store_id=request.store_id,
@@ -110,7 +131,8 @@ class PointsService:
                                     new_purchase=purchase, new_lot=lot, events=[event]), result)
 
         outcome = self._ledger.run(member_id, PurchaseResult, draft, guard=guard,
-                                   reads=Reads(member=True, store_ids=(request.store_id,)))
+                                   reads=Reads(member=True, store_ids=(request.store_id,),
+                                               payment_id=request.points_payment_id))
         member = outcome.snapshot.member
         if outcome.result.first_purchase and member is not None and member.referred_by:
             # granted once per referred member; a replay completes a bonus an interrupted first attempt missed
@@ -144,23 +166,34 @@ class PointsService:
                                       reference=Reference(kind="return", id=request.return_id),
                                       reason=f"return {request.return_id} of order {request.order_id}",
                                       occurred_at=request.occurred_at, store_id=request.returning_store_id)
+            refund = points_to_refund(purchase.lines, plan.returned, purchase.total, purchase.points_paid,
+                                      purchase.points_refunded) if purchase.points_paid else 0
+            taken_left = purchase.points_taken
+            if refund > 0:
+                given, rest = split_taken(Taken(**purchase.points_taken), refund)
+                ledger.give_back(given, entry_type=EntryType.PAYMENT_REFUND, store_id=request.returning_store_id,
+                                 reference=Reference(kind="return", id=request.return_id),
+                                 reason=f"points that paid for returned goods of order {request.order_id}")
+                taken_left = rest.body()
             balance = ledger.finish()
             lines = [line.model_copy(update={"returned": plan.returned.get(i, line.returned)})
                      for i, line in enumerate(purchase.lines)]
             returned = purchase.model_copy(update={"lines": lines, "version": purchase.version + 1,
+                                                   "points_refunded": purchase.points_refunded + refund,
+                                                   "points_taken": taken_left,
                                                    "returned_points": purchase.returned_points + plan.points})
             result = ReturnResult(
                 member_id=member_id, return_id=request.return_id, order_id=request.order_id,
                 store_id=request.store_id, returning_store_id=request.returning_store_id,
                 occurred_at=request.occurred_at, points=clawed.points, from_pending=clawed.from_pending,
-                from_available=clawed.from_available, debt_added=clawed.debt_added,
+                from_available=clawed.from_available, debt_added=clawed.debt_added, points_refunded=refund,
                 lines=[LinePoints.model_validate(line) for line in plan.lines],
                 balance=_summary(balance), entry_ids=[e.entry_id for e in ledger.entries],
             )
             event = PointsReturned(occurred_at=now, member_id=member_id, return_id=request.return_id,
                                    order_id=request.order_id, store_id=request.store_id,
                                    returning_store_id=request.returning_store_id, points=clawed.points,
-                                   debt_added=clawed.debt_added)
+                                   debt_added=clawed.debt_added, points_refunded=refund)
             return Change(WritePlan(
                 balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
                 purchase_returned=(purchase, returned),
