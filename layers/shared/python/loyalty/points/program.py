@@ -100,6 +100,10 @@ class ProgramRulesInput(StrictModel):
     expiry_months: StrictInt | None = Field(default=24, ge=1, le=120,
                                       description="Points expire at the end of the Nth month after earning; null: never")
     debt_policy: DebtPolicy = DebtPolicy.DEBT
+    points_per_currency_unit: StrictInt = Field(
+        default=100, ge=1, le=1_000_000,
+        description="What points are worth when spent or settled between stores: this many points are one "
+                    "currency unit (100: 100 points = 1 CNY)")
     version: StrictInt = Field(default=0, ge=0, description="The version these rules replace (optimistic check)")
 
     @field_validator("timezone")
