@@ -128,16 +128,34 @@ def _row(item: dict[str, Any]) -> CounterRow:
     return CounterRow(day=date.fromisoformat(item["day"]), store_id=item["store_id"], counts=counts)
 
 
-# -- the stream -------------------------------------------------------------------------------------------
+# -- the ledger entries ----------------------------------------------------------------------------------
 def ledger_fact(record: dict[str, Any]) -> LedgerFact | None:
     """The ledger entry a DynamoDB stream record (NEW_IMAGE) brings as a new item; None for any other record."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     if record.get("eventName") != "INSERT" or image.get("entity") != {"S": LEDGER_ENTRY}:
         return None
-    item = plain({name: _deserializer.deserialize(value) for name, value in image.items()})
+    return fact_of_item({name: _deserializer.deserialize(value) for name, value in image.items()})
+
+
+def fact_of_item(item: dict[str, Any]) -> LedgerFact:
+    """What settlement reads of a ledger entry item (as the points repository writes it)."""
+    item = plain(item)
     purchase_store = None
     if item.get("evt_type") == RETURN_EVENT:
         purchase_store = json.loads(item["evt_detail"]).get("store_id")
     return LedgerFact(item_key=(item["PK"], item["SK"]), member_id=item["member_id"], type=item["type"],
                       points=item["points"], debt_change=item.get("debt_change", 0), store_id=item.get("store_id"),
                       origins=item.get("origins"), recorded_at=item["recorded_at"], purchase_store_id=purchase_store)
+
+
+class DynamoLedgerEntries:
+    """Reads one ledger entry by its item key: an operator counts again what the consumer gave up on."""
+
+    def __init__(self, table):
+        self._table = table
+
+    def get(self, item_key: tuple[str, str]) -> LedgerFact | None:
+        item = self._table.get_item(Key={"PK": item_key[0], "SK": item_key[1]}, ConsistentRead=True).get("Item")
+        if item is None or item.get("entity") != LEDGER_ENTRY:
+            return None
+        return fact_of_item(item)
