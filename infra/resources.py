@@ -210,7 +210,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="settlement_report",
         handler="settlement_report.handler",
-        description="Back office: points issued, redeemed, expired and captured per store, and what stores owe each other",
+        description="Back office: points issued, redeemed, expired, captured per store; what stores owe each other",
         routes=(Route("GET", "/v1/reports/settlement"),),
         table_access="read",
         timeout_seconds=30,

@@ -167,7 +167,8 @@ def positions(store_id: str, totals: Mapping[str, StoreCounts]) -> list[Position
     others = set(own.spent_from) | {other for other, counts in totals.items() if counts.spent_from.get(store_id)}
     found = []
     for other in sorted(others - {store_id}):
-        position = Position(other, own.spent_from.get(other, 0), totals.get(other, StoreCounts()).spent_from.get(store_id, 0))
+        theirs = totals.get(other, StoreCounts())
+        position = Position(other, own.spent_from.get(other, 0), theirs.spent_from.get(store_id, 0))
         if position.receivable or position.payable:
             found.append(position)
     return found
