@@ -57,10 +57,11 @@ class StreamConsumerSpec:
     logical_id: str
     function: str
     entity: str  # INSERTs whose new image has this `entity` reach the function,
-    carries: str  # and so do INSERTs whose new image has this attribute
+    carries: str | None  # and so do INSERTs whose new image has this attribute (None: the entity's only)
     batch_size: int
     max_retries: int  # then the batch's description goes to the dead-letter queue
     dlq_name: str
+    when_behind: str  # what waits while the consumer lags behind the stream (the iterator age alarm says it)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class FunctionSpec:
     sends_to: tuple[str, ...] = ()  # queue logical ids
     timeout_seconds: int = 10
     memory_mb: int = 512
+    settlement_counters: bool = False  # counts or reads them: gets their shard count (SETTLEMENT_SHARDS)
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         publishes_events=True,
         timeout_seconds=30,
     ),
+    FunctionSpec(
+        name="settlement_counter",
+        handler="settlement_counter.handler",
+        description="Adds each new ledger entry from the table's stream to the daily settlement counters, once",
+        table_access="write",  # counters and markers; the stream hands it the entries
+        timeout_seconds=60,
+        settlement_counters=True,
+    ),
+    FunctionSpec(
+        name="settlement_report",
+        handler="settlement_report.handler",
+        description="Back office: points issued, redeemed, expired, captured per store; what stores owe each other",
+        routes=(Route("GET", "/v1/reports/settlement"),),
+        table_access="read",
+        timeout_seconds=30,
+        settlement_counters=True,
+    ),
 )
+# How many shards a day's settlement counters spread over (cdk.json `loyalty:settlementShards`): raise it
+# for a busier chain, never lower it (the report reads shards 0 to N-1; counts in higher ones would be lost).
+SETTLEMENT_SHARDS = int(CDK_CONTEXT.get("loyalty:settlementShards", 8))
 
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
@@ -249,6 +271,18 @@ STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
         batch_size=50,
         max_retries=10,
         dlq_name="loyalty-events-relay-dlq",
+        when_behind="events reach the bus late",
+    ),
+    # The second and last reader the stream takes: DynamoDB Streams serves at most two readers per shard.
+    StreamConsumerSpec(
+        logical_id="SettlementCounterStream",
+        function="settlement_counter",
+        entity="ledger_entry",  # every new ledger entry; the function skips what moves no points between stores
+        carries=None,
+        batch_size=100,
+        max_retries=10,
+        dlq_name="loyalty-settlement-counter-dlq",
+        when_behind="the settlement report leaves out the latest ledger entries",
     ),
 )
 SCHEDULES: tuple[ScheduleSpec, ...] = (

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.constructs import Api, Consumers, Data, Monitoring, StackWithStableIds
 from infra.function import RECOGNIZE_LAYER_VERSION, LoyaltyFunction, function_code, shared_layers
-from infra.resources import CORS, FUNCTIONS, env
+from infra.resources import CORS, FUNCTIONS, SETTLEMENT_SHARDS, env
 
 
 class LoyaltyStack(StackWithStableIds):
@@ -42,7 +42,8 @@ class LoyaltyStack(StackWithStableIds):
             environment = env.function_environment(
                 table_name=self.data.table.table_name, event_bus_name=self.data.bus.event_bus_name,
                 default_country_code=default_country_code, queue_urls=queue_urls, sends_to=spec.sends_to,
-                cors_allow_origins=CORS.allow_origins if spec.routes else ())
+                cors_allow_origins=CORS.allow_origins if spec.routes else (),
+                settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None)
             fn = LoyaltyFunction(self, spec, code=code, layers=layers, environment=environment,
                                  log_retention=retention)
             self.data.grant(fn)

@@ -95,11 +95,12 @@ class QueueConsumer(threading.Thread):
         return len(messages)
 
 
-def stream_record_matches(record: dict, entity: str, carries: str = "evt_type") -> bool:
+def stream_record_matches(record: dict, entity: str, carries: str | None = "evt_type") -> bool:
     """The filter the stack puts on a stream consumer's mapping: INSERTs whose new image carries the
-    attribute (an event riding on the item it reports), or is an item of the entity."""
+    attribute (an event riding on the item it reports; None: no such attribute), or is an item of the entity."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    return record.get("eventName") == "INSERT" and (carries in image or image.get("entity") == {"S": entity})
+    return record.get("eventName") == "INSERT" and (
+        (carries is not None and carries in image) or image.get("entity") == {"S": entity})
 
 
 def stream_event(stream_arn: str, records: list[dict]) -> dict:

@@ -23,7 +23,10 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
-from infra.resources import AUTHORIZER_CACHE_SECONDS, CORS, env, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, STREAM_CONSUMERS, TABLE
+from infra.resources import (
+    AUTHORIZER_CACHE_SECONDS, CORS, env, EVENT_BUS_NAME, FUNCTIONS, QUEUES, SCHEDULES, SETTLEMENT_SHARDS, STREAM_CONSUMERS,
+    TABLE,
+)
 from local.demo import DEMO_CLIENTS, DEMO_STORES, demo_key
 from local.embedded import ROOT, aws_environment, free_port, start_dynamodb_local, start_moto_server
 from local.endpoints import data_dir as default_data_dir
@@ -93,7 +96,8 @@ class LocalPlatform:
                 **env.function_environment(table_name=TABLE.name, event_bus_name=EVENT_BUS_NAME,
                                            default_country_code=self.country_code, queue_urls=queue_urls,
                                            sends_to=spec.sends_to,
-                                           cors_allow_origins=CORS.allow_origins if spec.routes else ()),
+                                           cors_allow_origins=CORS.allow_origins if spec.routes else (),
+                                           settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None),
                 **env.powertools_environment(service_name=spec.name, metrics_namespace=METRICS_NAMESPACE,
                                              log_level=os.environ.get(env.LOG_LEVEL, "INFO"), tracing=False),
             }

@@ -1,4 +1,4 @@
-"""Operator commands: API keys and stores.
+"""Operator commands: API keys, stores, and settlement.
 
 Against a deployed stack: AWS credentials as usual and the table name variable of the environment
 contract set to the stack's table.
@@ -10,6 +10,10 @@ Against the local run: add --local (reads the endpoints `make run` wrote).
     python -m ops.admin keys revoke <key_id>
     python -m ops.admin stores put --store-id NJ-XINJIEKOU --name 新街口店 --city 南京
     python -m ops.admin stores list
+    python -m ops.admin settlement count --entry 'MEMBER#mbr_…' 'LEDGER#000000000012'
+
+`settlement count` adds ledger entries to the settlement counters, each at most once however often it is
+run: for entries the stream consumer gave up on (its log names them: entry_pk, entry_sk).
 """
 from __future__ import annotations
 
@@ -39,7 +43,9 @@ def _services(local: bool):
 
     from loyalty.wiring import Services
 
-    return Services(table=boto3.resource("dynamodb").Table(table_name))
+    from infra.resources import SETTLEMENT_SHARDS  # the stack's shard count (cdk.json), as its functions get it
+
+    return Services(table=boto3.resource("dynamodb").Table(table_name), settlement_shards=SETTLEMENT_SHARDS)
 
 
 def _store_ids(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
@@ -82,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     put.add_argument("--timezone", default="Asia/Shanghai")
     put.add_argument("--kind", default="store", choices=["store", "webshop", "app"])
     stores.add_parser("list")
+    settlement = area.add_parser("settlement").add_subparsers(dest="command", required=True)
+    recount = settlement.add_parser("count", help="add ledger entries to the settlement counters (once each)")
+    recount.add_argument("--entry", nargs=2, action="append", required=True, metavar=("PK", "SK"),
+                         help="a ledger entry's item key, e.g. 'MEMBER#mbr_…' 'LEDGER#000000000012'")
     args = parser.parse_args(argv)
     if args.area == "keys" and args.command == "create":
         store_ids = _store_ids(create, args)
@@ -108,6 +118,20 @@ def main(argv: list[str] | None = None) -> None:
     elif args.area == "stores" and args.command == "list":
         for store in services.stores.list_stores():
             print(f"{store.store_id:<14} {store.kind:<8} {store.city:<6} {store.name}")
+    elif args.area == "settlement" and args.command == "count":
+        from loyalty.settlement.dynamo import DynamoLedgerEntries
+
+        entries = DynamoLedgerEntries(services.table)
+        missing = 0
+        for pk, sk in args.entry:
+            entry = entries.get((pk, sk))
+            if entry is None:
+                missing += 1
+                print(f"{pk} {sk}: no such ledger entry")
+                continue
+            print(f"{pk} {sk}: {services.settlement_counting.count(entry).value.replace('_', ' ')}")
+        if missing:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,21 @@ class Consumers(StackLevel):
             self._data.table, starting_position=lambda_.StartingPosition.TRIM_HORIZON, batch_size=spec.batch_size,
             retry_attempts=spec.max_retries, bisect_batch_on_error=True, report_batch_item_failures=True,
             on_failure=sources.SqsDlq(dlq),
-            # Only new items that carry an event invoke the function (and are billed); the rest is skipped.
-            filters=[lambda_.FilterCriteria.filter({
-                "eventName": lambda_.FilterRule.is_equal("INSERT"),
-                "dynamodb": {"NewImage": {spec.carries: {"S": lambda_.FilterRule.exists()}}},
-            }), lambda_.FilterCriteria.filter({
-                "eventName": lambda_.FilterRule.is_equal("INSERT"),
-                "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(spec.entity)}}},
-            })]))
+            # Only the new items the function is for invoke it (and are billed); the rest is skipped.
+            filters=stream_filters(spec)))
+
+
+def stream_filters(spec: StreamConsumerSpec) -> list[dict]:
+    """INSERTs whose new image carries the spec's attribute (an event riding on its item), if it names
+    one, and INSERTs of the spec's entity: either passes."""
+    filters = []
+    if spec.carries is not None:
+        filters.append(lambda_.FilterCriteria.filter({
+            "eventName": lambda_.FilterRule.is_equal("INSERT"),
+            "dynamodb": {"NewImage": {spec.carries: {"S": lambda_.FilterRule.exists()}}},
+        }))
+    filters.append(lambda_.FilterCriteria.filter({
+        "eventName": lambda_.FilterRule.is_equal("INSERT"),
+        "dynamodb": {"NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(spec.entity)}}},
+    }))
+    return filters

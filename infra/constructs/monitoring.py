@@ -98,7 +98,7 @@ class Monitoring(Construct):
                         spec.stream_iterator_age_seconds * 1000, ABOVE,
                         name=spec.alarm_name(consumer.function, "iterator-age"),
                         description=f"{consumer.function} is more than {spec.stream_iterator_age_seconds} s behind "
-                                    "the table's stream: events reach the bus late (the stream keeps 24 hours).")
+                                    f"the table's stream: {consumer.when_behind} (the stream keeps 24 hours).")
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=spec.dashboard_name,
                                               default_interval=Duration.hours(3))

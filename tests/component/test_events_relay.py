@@ -8,19 +8,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 
 import events_relay
 from loyalty import wiring
 from loyalty.platform import environment as env
 from loyalty.platform.outbox import RelayedEvent, outbox_item
 from loyalty.kernel.ids import new_id
+from tests.component.stream_records import batch, stream_record
 from tests.conftest import TEST_ENV, LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events/events_relay"
-STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/loyalty-main/stream/2026-11-01T00:00:00.000"
 AT = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
-_serializer = TypeSerializer()
 
 
 class RelayPublisher:
@@ -50,25 +48,6 @@ def relay(aws):
 def domain_event(detail_type: str = "MemberEnrolled.v1", source: str = "loyalty.members", **detail) -> RelayedEvent:
     return RelayedEvent(event_id=new_id("evt"), detail_type=detail_type, source=source, occurred_at=AT,
                        detail=detail or {"member_id": "mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", "store_id": "SH-JINGAN"})
-
-
-_sequence = iter(range(100, 10_000_000))
-
-
-def stream_record(item: dict, event_name: str = "INSERT") -> dict:
-    """A record as Lambda delivers it from a NEW_IMAGE stream (a REMOVE carries only the keys)."""
-    image = {name: _serializer.serialize(value) for name, value in item.items()}
-    sequence = f"{next(_sequence):021d}"
-    dynamodb = {"ApproximateCreationDateTime": 1794967201, "Keys": {"PK": image["PK"], "SK": image["SK"]},
-                "SequenceNumber": sequence, "SizeBytes": 400, "StreamViewType": "NEW_IMAGE"}
-    if event_name != "REMOVE":
-        dynamodb["NewImage"] = image
-    return {"eventID": f"id-{sequence}", "eventName": event_name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-            "awsRegion": "us-east-1", "dynamodb": dynamodb, "eventSourceARN": STREAM_ARN}
-
-
-def batch(*records: dict) -> dict:
-    return {"Records": list(records)}
 
 
 def test_each_outbox_insert_is_published_once_as_it_was_committed(relay):

@@ -174,22 +174,23 @@ def test_table_and_each_index_have_read_and_write_throttle_alarms(resources):
                           comparison="GreaterThanOrEqualToThreshold", topic_id=topic_id)
 
 
-def test_relay_iterator_age_alarm(resources):
-    [consumer] = STREAM_CONSUMERS
-    assert consumer.function == "events_relay"
-    relay_id = _function_ids(resources)["events_relay"]
-    alarm = _alarm(resources, "IteratorAge", [{"Name": "FunctionName", "Value": {"Ref": relay_id}}])
-    _assert_alarm(alarm, namespace="AWS/Lambda", statistic="Maximum",
-                  threshold=MONITORING.stream_iterator_age_seconds * 1000, comparison="GreaterThanThreshold",
-                  topic_id=_topic_id(resources))
-    assert alarm["Threshold"] == 60_000  # milliseconds
+def test_every_stream_consumer_has_an_iterator_age_alarm(resources):
+    assert [c.function for c in STREAM_CONSUMERS] == ["events_relay", "settlement_counter"]
+    for consumer in STREAM_CONSUMERS:
+        function_id = _function_ids(resources)[consumer.function]
+        alarm = _alarm(resources, "IteratorAge", [{"Name": "FunctionName", "Value": {"Ref": function_id}}])
+        _assert_alarm(alarm, namespace="AWS/Lambda", statistic="Maximum",
+                      threshold=MONITORING.stream_iterator_age_seconds * 1000, comparison="GreaterThanThreshold",
+                      topic_id=_topic_id(resources))
+        assert alarm["Threshold"] == 60_000  # milliseconds
+        assert consumer.when_behind in alarm["AlarmDescription"]
 
 
 def test_these_are_all_the_alarms(resources):
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
     expected = dead_letter_queues + 2 + 2 * len(FUNCTIONS) + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
-    assert len(alarms) == expected == 35
+    assert len(alarms) == expected == 41
 
 
 def _dashboard(resources) -> tuple[str, dict]:

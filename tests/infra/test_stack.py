@@ -7,8 +7,8 @@ from aws_cdk.assertions import Annotations, Match
 
 from infra.function import ALIAS_NAME
 from infra.resources import (
-    API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, STREAM_CONSUMERS,
-    TABLE,
+    API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS, FUNCTIONS, GATEWAY_RESPONSES, QUEUES, SCHEDULES, SETTLEMENT_SHARDS,
+    STREAM_CONSUMERS, TABLE,
 )
 from loyalty.platform import environment as env
 from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, required_environment
@@ -162,37 +162,63 @@ def test_queues_have_dead_letter_queues_and_partial_batch_failures(synthesized):
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
-    _, template = synthesized
+def _stream_mapping(template, function: str) -> dict:
+    """The table stream's event source mapping that invokes `function`, checked to be set up as every
+    stream consumer is: from the trim horizon, partial batch failures, bisection, retries, then its DLQ."""
     table_id = _logical_id(template, "AWS::DynamoDB::Table")
-    [consumer] = STREAM_CONSUMERS
-    assert consumer.function == "events_relay" and consumer.entity == "outbox" and consumer.carries == "evt_type"
+    consumer = next(c for c in STREAM_CONSUMERS if c.function == function)
     dlq_id = _logical_id(template, "AWS::SQS::Queue", QueueName=consumer.dlq_name)
-    mappings = [m["Properties"] for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
-                if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}]
-    assert len(mappings) == 1
-    [mapping] = mappings
-    relay_id = next(k for k, v in template.find_resources("AWS::Lambda::Function").items()
-                    if v["Properties"].get("Environment", {}).get("Variables", {})
-                    .get(env.SERVICE_NAME) == consumer.function)
-    # It invokes the relay's alias, named as mappings name one (tests/infra/test_snapstart.py).
+    function_id = next(k for k, v in template.find_resources("AWS::Lambda::Function").items()
+                       if v["Properties"].get("Environment", {}).get("Variables", {}).get(env.SERVICE_NAME) == function)
+    # It invokes the function's alias, named as mappings name one (tests/infra/test_snapstart.py).
     [alias_id] = [k for k, v in template.find_resources("AWS::Lambda::Alias").items()
-                  if v["Properties"]["FunctionName"] == {"Ref": relay_id}]
-    assert mapping["FunctionName"] == {"Fn::Join": ["", [
-        {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": alias_id}]}]}, f":{ALIAS_NAME}"]]}
+                  if v["Properties"]["FunctionName"] == {"Ref": function_id}]
+    alias = {"Fn::Join": ["", [{"Fn::Select": [6, {"Fn::Split": [":", {"Ref": alias_id}]}]}, f":{ALIAS_NAME}"]]}
+    [mapping] = [m["Properties"] for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
+                 if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+                 and m["Properties"]["FunctionName"] == alias]
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
     assert mapping["BatchSize"] == consumer.batch_size
     assert mapping["MaximumRetryAttempts"] == consumer.max_retries
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    template.has_resource_properties("AWS::SQS::Queue", {
+        "QueueName": consumer.dlq_name, "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": Match.any_value()})
+    return mapping
+
+
+def test_the_table_stream_has_two_readers_at_most(synthesized):
+    """DynamoDB Streams serves at most two readers per shard at a time; a third mapping would be throttled."""
+    _, template = synthesized
+    table_id = _logical_id(template, "AWS::DynamoDB::Table")
+    mappings = [m for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}]
+    assert len(mappings) == len(STREAM_CONSUMERS) == 2
+
+
+def test_outbox_items_reach_the_relay_from_the_table_stream(synthesized):
+    _, template = synthesized
+    consumer = STREAM_CONSUMERS[0]
+    assert consumer.function == "events_relay" and consumer.entity == "outbox" and consumer.carries == "evt_type"
+    mapping = _stream_mapping(template, "events_relay")
     patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
     assert patterns == [
         {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"evt_type": {"S": [{"exists": True}]}}}},
         {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["outbox"]}}}},
     ]
-    template.has_resource_properties("AWS::SQS::Queue", {
-        "QueueName": consumer.dlq_name, "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": Match.any_value()})
+
+
+def test_new_ledger_entries_reach_the_settlement_counter_from_the_table_stream(synthesized):
+    _, template = synthesized
+    mapping = _stream_mapping(template, "settlement_counter")
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert patterns == [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["ledger_entry"]}}}}]
+    functions = _functions(template)
+    for name in ("settlement_counter", "settlement_report"):  # both read the same shard count
+        assert functions[name]["Environment"]["Variables"][env.SETTLEMENT_SHARDS] == str(SETTLEMENT_SHARDS)
+    assert all(env.SETTLEMENT_SHARDS not in props["Environment"]["Variables"]
+               for name, props in functions.items() if not name.startswith("settlement_"))
 
 
 def test_the_relay_reads_the_stream_and_puts_events_but_touches_no_items(synthesized):

@@ -3,14 +3,15 @@
 Handlers ask `services()` for what they need. Tests build a `Services` with their own adapters
 (moto-backed tables, in-memory publishers, fixed clocks and ids) and install it with `use()`. This is
 the one module that joins capabilities: members get the welcome bonus from points, feedback rewards
-through the points ledger, rewards spend points through it (kernel.spending).
+through the points ledger, rewards spend points through it (kernel.spending), settlement reads the
+program's time zone and rate from the points rules.
 """
 from __future__ import annotations
 
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, load_settings
+from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, SettlementSettings, load_settings
 
 if TYPE_CHECKING:  # the types only: importing them here would slow every cold start
     from loyalty.clients.dynamo import DynamoApiKeyRepository
@@ -27,14 +28,17 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.points.spending import PointsSpending
     from loyalty.rewards.service import Redemptions, RewardCatalogue, VoucherWallet
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
+    from loyalty.settlement.dynamo import DynamoSettlementCounters
+    from loyalty.settlement.service import SettlementCounting, SettlementReports
 
 
 class Services:
     def __init__(self, *, table: Any = None, publisher: EventPublisher | None = None, clock: Clock | None = None,
                  ids: IdGenerator | None = None, sqs: Any = None, settings: CoreSettings | None = None,
-                 feedback_queue_url: str | None = None):
+                 feedback_queue_url: str | None = None, settlement_shards: int | None = None):
         given = {"table": table, "publisher": publisher, "clock": clock, "ids": ids, "sqs": sqs,
-                 "settings": settings, "feedback_queue_url": feedback_queue_url}
+                 "settings": settings, "feedback_queue_url": feedback_queue_url,
+                 "settlement_shards": settlement_shards}
         for name, value in given.items():
             if value is not None:
                 self.__dict__[name] = value  # takes the place of the cached property
@@ -240,6 +244,31 @@ class Services:
         from loyalty.feedback.service import FeedbackReports
 
         return FeedbackReports(feedback=self.feedback_repository, stores=self.stores, clock=self.clock)
+
+    # -- settlement -------------------------------------------------------------------------------
+    @cached_property
+    def settlement_shards(self) -> int:
+        return load_settings(SettlementSettings).settlement_shards
+
+    @cached_property
+    def settlement_counters(self) -> DynamoSettlementCounters:
+        from loyalty.settlement.dynamo import DynamoSettlementCounters
+
+        return DynamoSettlementCounters(self.table, shards=self.settlement_shards)
+
+    @cached_property
+    def settlement_counting(self) -> SettlementCounting:
+        from loyalty.settlement.service import SettlementCounting
+
+        # The program rules (their time zone) through the points capability's per-container cache.
+        return SettlementCounting(counters=self.settlement_counters, rules=self.program_rules, clock=self.clock)
+
+    @cached_property
+    def settlement_reports(self) -> SettlementReports:
+        from loyalty.settlement.service import SettlementReports
+
+        return SettlementReports(counters=self.settlement_counters, rules=self.program_rules, stores=self.stores,
+                                 clock=self.clock)
 
 
 _current: Services | None = None

@@ -11,6 +11,7 @@ EVENT_BUS_NAME = "EVENT_BUS_NAME"
 DEFAULT_COUNTRY_CODE = "DEFAULT_COUNTRY_CODE"
 FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
+SETTLEMENT_SHARDS = "SETTLEMENT_SHARDS"  # how many shards the settlement counters of a day spread over
 
 # Powertools' own switches, set per function.
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -27,15 +28,18 @@ QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL}
 
 def function_environment(*, table_name: str, event_bus_name: str, default_country_code: str,
                          queue_urls: Mapping[str, str], sends_to: Iterable[str],
-                         cors_allow_origins: Iterable[str] = ()) -> dict[str, str]:
-    """The variables one function gets: the core ones, the URL of each queue it sends to, and for an
-    API function the browser origins it may answer."""
+                         cors_allow_origins: Iterable[str] = (),
+                         settlement_shards: int | None = None) -> dict[str, str]:
+    """The variables one function gets: the core ones, the URL of each queue it sends to, for an API
+    function the browser origins it may answer, and for the settlement functions the counters' shards."""
     environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code}
     for queue_id in sends_to:
         environment[QUEUE_URLS[queue_id]] = queue_urls[queue_id]
     origins = ",".join(cors_allow_origins)
     if origins:
         environment[CORS_ALLOW_ORIGINS] = origins
+    if settlement_shards is not None:
+        environment[SETTLEMENT_SHARDS] = str(settlement_shards)
     return environment
 
 

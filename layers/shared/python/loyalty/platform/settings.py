@@ -36,6 +36,15 @@ class ApiSettings(BaseModel):
         return frozenset(o.strip() for o in self.cors_allow_origins.split(",") if o.strip())
 
 
+class SettlementSettings(BaseModel):
+    """The settlement functions' counters: how many shards a day's counters spread over. The counting
+    function and the report must agree, and it may only grow (the report reads shards 0 to N-1)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    settlement_shards: int = Field(default=8, ge=1, le=64, alias=env.SETTLEMENT_SHARDS)
+
+
 S = TypeVar("S", bound=BaseModel)
 
 

@@ -100,8 +100,10 @@ class ProgramRulesInput(StrictModel):
     expiry_months: StrictInt | None = Field(default=24, ge=1, le=120,
                                       description="Points expire at the end of the Nth month after earning; null: never")
     debt_policy: DebtPolicy = DebtPolicy.DEBT
-    points_per_currency_unit: StrictInt = Field(default=100, ge=1, le=100_000,
-                                                description="What a point is worth when spent: 100 means 100 points = 1 CNY")
+    points_per_currency_unit: StrictInt = Field(
+        default=100, ge=1, le=1_000_000,
+        description="What points are worth when spent or settled between stores: this many points are one "
+                    "currency unit (100: 100 points = 1 CNY)")
     points_payment_max_share: DecimalNumber = Field(default=Decimal("0.5"), gt=0, le=1, max_digits=5, decimal_places=4,
                                               description="The largest part of an order points may pay")
     points_payment_hold_minutes: StrictInt = Field(default=30, ge=1, le=24 * 60,
