@@ -1,15 +1,18 @@
 """Benchmark on DynamoDB Local: what each points operation costs (a purchase of 3 lines and of 1, a
-replay, a return, an activity, an adjustment, a balance read, a ledger page) at 10 and at 10,000 ledger
-entries.
+replay, a return, an activity, an adjustment, a balance read, a ledger page) and each spending operation
+(a redemption of a plain reward and of a voucher reward with stock and a per-member limit, a replayed
+redemption, cancels of both, a points reservation at the till, its capture and a void) at 10 and at
+10,000 ledger entries.
 
     make bench                       # or: .venv/bin/python -m bench.run --entries 10000 [--storm]
 
 The use cases run in process over the real DynamoDB adapter, with the per-container caches (program
 rules, stores) warm, as a warm Lambda container has them. Printed per operation: DynamoDB calls, keys
 read, items written, capacity as DynamoDB bills it (computed from the item sizes, see bench/meter.py)
-next to what DynamoDB Local reports, bytes, and the median time. Then whether a purchase stays within
-3 keys read and 3 items written. `--storm` then runs bench/storm.py (purchases over HTTP against the
-local run). Figures only; nothing here asserts on time."""
+next to what DynamoDB Local reports, bytes, and the median time. Then whether a purchase, a plain
+redemption and a capture stay within 3 keys read and 3 items written, and what a voucher redemption
+with stock and a per-member limit writes beyond them. `--storm` then runs bench/storm.py (purchases over
+HTTP against the local run). Figures only; nothing here asserts on time."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +36,46 @@ from local.provision import create_table
 PURCHASE_TARGET = (3, 3)  # keys read, items written
 BENCH_ACTIVITY = "bench_visit"  # an activity type with a daily and a monthly cap, both high enough for the samples
 STORES_USED = ("SH-JINGAN", "HZ-XIHU")  # the purchases' store and the returns' store
+PLAIN_REWARD = "bench-tote-bag"  # a physical gift: no stock tracked, no per-member limit, no voucher
+VOUCHER_REWARD = "bench-voucher"  # a voucher reward with tracked stock and a per-member limit
+REWARD_POINTS = 50
+PAYMENT_POINTS = 200  # 2 CNY at the default 100 points per CNY, on an order of 39.80
+
+
+def bench_rewards():
+    """The two rewards the redemptions spend points on; stock and limit leave room for every sample."""
+    from loyalty.rewards.domain import RewardInput
+
+    plain = RewardInput.model_validate({
+        "reward_id": PLAIN_REWARD, "name": {"zh": "帆布袋", "en": "Tote bag"}, "kind": "physical_gift",
+        "points_cost": REWARD_POINTS})
+    voucher = RewardInput.model_validate({
+        "reward_id": VOUCHER_REWARD, "name": {"zh": "满100减20券", "en": "20 off 100"}, "kind": "voucher",
+        "points_cost": REWARD_POINTS, "stock": 1_000_000, "per_member_limit": 1000,
+        "voucher": {"discount": "amount_off", "amount_off": "20.00", "min_spend": "100.00", "valid_days": 30}})
+    return plain, voucher
+
+
+def redemption(redemption_id: str, reward_id: str):
+    from loyalty.rewards.requests import RedemptionRequest
+
+    return RedemptionRequest.model_validate({"redemption_id": redemption_id, "reward_id": reward_id,
+                                             "store_id": "SH-JINGAN", "channel": "pos"})
+
+
+def points_payment(payment_id: str, order_id: str):
+    from loyalty.points.payments import PointsPaymentRequest
+
+    return PointsPaymentRequest.model_validate({
+        "payment_id": payment_id, "store_id": "SH-JINGAN", "order_id": order_id, "channel": "pos",
+        "currency": "CNY", "order_total": "39.80", "points": PAYMENT_POINTS})
+
+
+def done(outcome, created: bool = True):
+    """Measure what was meant: a write that did its work, or a replay that did not."""
+    if outcome.created != created:
+        raise RuntimeError(f"expected created={created}, got {outcome.result!r}")
+    return outcome
 
 
 class DiscardingPublisher:
@@ -128,11 +171,42 @@ class Bench:
                 store_id="SH-JINGAN", client=self.pos)))
             results["adjustment"].append(self.sample(
                 lambda: points.adjust(member, adjustment(f"{tag}-adjustment-{i}"), self.backoffice)))
+            self.spending(tag, i, results)
         return results, entries_before, count_ledger(self.table, member)
+
+    def spending(self, tag: str, i: int, results: dict[str, list[Measurement]]) -> None:
+        """Redemptions, their replay and cancels, and points at the till: reserve, capture, void."""
+        redemptions, payments, member = self.services.redemptions, self.services.points_payments, self.member_id
+        plain, voucher = f"{tag}-tote-{i}", f"{tag}-voucher-{i}"
+        results["redemption (plain reward)"].append(self.sample(
+            lambda: done(redemptions.redeem(member, redemption(plain, PLAIN_REWARD), self.pos))))
+        results["redemption replay (same id)"].append(self.sample(
+            lambda: done(redemptions.redeem(member, redemption(plain, PLAIN_REWARD), self.pos), created=False)))
+        results["redemption (voucher, stock, per-member limit)"].append(self.sample(
+            lambda: done(redemptions.redeem(member, redemption(voucher, VOUCHER_REWARD), self.pos))))
+        results["redemption cancel (plain reward)"].append(self.sample(
+            lambda: done(redemptions.cancel(member, plain, self.pos))))
+        results["redemption cancel (voucher, stock, per-member limit)"].append(self.sample(
+            lambda: done(redemptions.cancel(member, voucher, self.pos))))
+        captured, voided = f"{tag}-pay-{i}", f"{tag}-pay-{i}-void"
+        results["points reservation"].append(self.sample(
+            lambda: done(payments.reserve(member, points_payment(captured, f"{tag}-till-{i}"), self.pos))))
+        results["points capture"].append(self.sample(lambda: done(payments.capture(member, captured, self.pos))))
+        self.warm()
+        done(payments.reserve(member, points_payment(voided, f"{tag}-till-{i}-void"), self.pos))  # not measured
+        results["points void"].append(self.sample(lambda: done(payments.void(member, voided, self.pos))))
 
 
 ORDER = ["purchase (3 lines)", "purchase (1 line)", "purchase replay (same order)", "return (1 unit, other store)",
-         "activity (daily and monthly cap)", "adjustment", "balance read", "ledger page (limit 20)"]
+         "activity (daily and monthly cap)", "adjustment", "balance read", "ledger page (limit 20)",
+         "redemption (plain reward)", "redemption (voucher, stock, per-member limit)", "redemption replay (same id)",
+         "redemption cancel (plain reward)", "redemption cancel (voucher, stock, per-member limit)",
+         "points reservation", "points capture", "points void"]
+# the operations held to 3 keys read and 3 items written, by the name the check line gives them
+TARGETED = {"purchase (3 lines)": "purchase", "redemption (plain reward)": "plain redemption",
+            "points capture": "capture"}
+BEYOND_TARGET = {  # what a voucher redemption with stock and a limit writes beside the 3 items
+    "redemption (voucher, stock, per-member limit)": "the stock, the member's count and the voucher, one item each"}
 
 
 def spread(values, fmt="{:g}") -> str:
@@ -166,11 +240,16 @@ def breakdown(name: str, measurement: Measurement) -> list[str]:
     return lines
 
 
-def target_line(history: str, samples: list[Measurement]) -> str:
+def target_line(name: str, history: str, samples: list[Measurement], beyond: str | None = None) -> str:
     keys, written = max(s.keys_read for s in samples), max(s.items_written for s in samples)
-    within = keys <= PURCHASE_TARGET[0] and written <= PURCHASE_TARGET[1]
-    return (f"purchase: {keys} keys read, {written} items written — {'within' if within else 'over'} the target of "
-            f"{PURCHASE_TARGET[0]} and {PURCHASE_TARGET[1]} ({history} ledger entries; "
+    target = f"the target of {PURCHASE_TARGET[0]} and {PURCHASE_TARGET[1]}"
+    over = [f"{n - limit} {what}{'s' if n - limit > 1 else ''}"
+            for n, limit, what in ((keys, PURCHASE_TARGET[0], "key"), (written, PURCHASE_TARGET[1], "item"))
+            if n > limit]
+    verdict = f"within {target}" if not over else f"over {target} by {' and '.join(over)}"
+    if beyond is not None and written > PURCHASE_TARGET[1]:
+        verdict += f"; the items beyond 3: {beyond}"
+    return (f"{name}: {keys} keys read, {written} items written — {verdict} ({history} ledger entries; "
             f"billed {spread([s.billed_read_units for s in samples])} RCU + "
             f"{spread([s.billed_write_units for s in samples])} WCU)")
 
@@ -205,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
                                                   default_country_code="86"))
         for store in DEMO_STORES:
             services.stores.put_store(store)
+        backoffice = ClientIdentity.from_context(demo_context("backoffice"))
+        for reward in bench_rewards():
+            services.reward_catalogue.create(reward, backoffice)
         # The default rules, plus an activity type whose caps leave room for every sample.
         rules = DEFAULT_RULES.model_copy(update={"activities": {
             **DEFAULT_RULES.activities, BENCH_ACTIVITY: ActivityRule(points=5, daily_cap=1000, monthly_cap=10_000)}})
@@ -256,11 +338,16 @@ def main(argv: list[str] | None = None) -> None:
             print(row(name, large_label, large[name]))
         print()
         for label, results in ((small_label, small), (large_label, large)):
-            print(target_line(label, results["purchase (3 lines)"]))
+            for name, short in TARGETED.items():
+                print(target_line(short, label, results[name]))
+            for name, extra in BEYOND_TARGET.items():
+                print(target_line(name, label, results[name], extra))
         print()
         for name in ("purchase (3 lines)", "purchase (1 line)", "return (1 unit, other store)",
-                     "activity (daily and monthly cap)",
-                     "ledger page (limit 20)"):
+                     "activity (daily and monthly cap)", "ledger page (limit 20)", "redemption (plain reward)",
+                     "redemption (voucher, stock, per-member limit)", "redemption replay (same id)",
+                     "redemption cancel (plain reward)", "redemption cancel (voucher, stock, per-member limit)",
+                     "points reservation", "points capture", "points void"):
             print("\n".join(breakdown(f"{name} at {large_label} entries", large[name][0])))
         print()
         print(f"balance item after {large_to:,} entries: {item_size(balance)} bytes as DynamoDB counts them "

@@ -9,6 +9,7 @@ import points
 import points_activation
 import program
 from tests.component.points.conftest import enroll
+from tests.component.rewards.test_sample_events import PROGRAM_SAMPLES as REWARD_SAMPLES
 
 EVENTS = Path(__file__).parents[3] / "events"
 SAMPLE_MEMBER = "mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E"
@@ -57,4 +58,4 @@ def test_every_sample_event_gets_its_expected_answer(services, ctx, clock):
 def test_every_sample_event_file_is_exercised():
     files = {str(p.relative_to(EVENTS).with_suffix("")) for folder in ("points", "program")
              for p in (EVENTS / folder).glob("*.json")}
-    assert files == {name for _module, name, _status in EXPECTED}
+    assert files == {name for _module, name, _status in EXPECTED} | REWARD_SAMPLES  # rewards: their own test
