@@ -109,8 +109,10 @@ class SpendingOutcome(Generic[R]):
 
 class SpendingLedger(Protocol):
     def run(self, member_id: str, answer: type[R], draft: Callable[[PointsAccount, Any], SpendingChange[R]], *,
-            reads: Mapping[str, JoinedRead], key: BusinessKey | None = None) -> SpendingOutcome[R]:
-        """Read the balance, the member and `reads` in one round trip; replay when `key`'s claim exists;
+            reads: Mapping[str, JoinedRead], key: BusinessKey | None = None,
+            member: bool = True) -> SpendingOutcome[R]:
+        """Read the balance, the member (unless `member` is False: `standing.exists` is then unknown and
+        False) and `reads` in one round trip; replay when `key`'s claim exists;
         draft; write the points and the caller's writes in one transaction; retry on a stale read."""
 
     def standing(self, member_id: str) -> MemberStanding: ...

@@ -58,7 +58,8 @@ class PointsSpending:
         self._ledger = LedgerOperation(repo, clock)
 
     def run(self, member_id: str, answer: type[R], draft: Callable[[Any, datetime], SpendingChange[R]], *,
-            reads: Mapping[str, JoinedRead], key: BusinessKey | None = None) -> SpendingOutcome[R]:
+            reads: Mapping[str, JoinedRead], key: BusinessKey | None = None,
+            member: bool = True) -> SpendingOutcome[R]:
         rules = self._rules.current()
         guard = None if key is None else Guard(key.scope, key.key, key.request_hash, key.conflict_field,
                                                record=key.record.key)
@@ -74,7 +75,7 @@ class PointsSpending:
                           change.result)
 
         outcome = self._ledger.run(member_id, answer, ledger_draft, guard=guard,
-                                   reads=Reads(member=True, joined=reads))
+                                   reads=Reads(member=member, joined=reads))
         return SpendingOutcome(outcome.result, outcome.created)
 
     def standing(self, member_id: str) -> MemberStanding:

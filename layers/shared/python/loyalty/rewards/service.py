@@ -195,7 +195,7 @@ class Redemptions:
             del returned  # debt, if any, took its share: the ledger entries say so
             return SpendingChange(_redemption_result(cancelled, [], account, returned=record.points), writes, [event])
 
-        return self._ledger.run(member_id, RedemptionResult, draft,
+        return self._ledger.run(member_id, RedemptionResult, draft, member=False,  # the record says it all
                                 reads={"redemption": self._rewards.read_redemption(member_id, redemption_id)})
 
 
