@@ -148,7 +148,7 @@ class Services:
     def points_queries(self) -> PointsQueries:
         from loyalty.points.service import PointsQueries
 
-        return PointsQueries(repo=self.points_repository, clock=self.clock)
+        return PointsQueries(repo=self.points_repository, clock=self.clock, rules=self.program_rules)
 
     @cached_property
     def program_admin(self) -> ProgramAdmin:

@@ -19,14 +19,17 @@ class BalanceSummary(Result):
 
 
 class ExpiringPoints(Result):
-    expires_on: date
+    month: str = Field(description="The expiry month, YYYY-MM")
+    expires_on: date = Field(description="Its last day, in the program's time zone: the points are gone the day after")
     points: int
 
 
 class PointsView(BalanceSummary):
     member_id: str
     lifetime_earned: int
-    expiring_soon: list[ExpiringPoints]
+    expiring: list[ExpiringPoints] = Field(
+        description="What expires next, soonest first: points per month for the next (at most 6) month-ends "
+                    "that hold any. Spending takes the soonest-expiring points first")
     updated_at: IsoDateTime | None = None
 
 
