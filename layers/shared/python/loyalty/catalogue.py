@@ -5,10 +5,12 @@ from __future__ import annotations
 from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, FeedbackReceived, FeedbackResolved
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import MemberEnrolled, MemberProfileChanged
-from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
+from loyalty.points.events import (
+    PointsActivated, PointsAdjusted, PointsEarned, PointsExpired, PointsExpiringSoon, PointsReturned,
+)
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged,
-    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted,
+    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
 )
