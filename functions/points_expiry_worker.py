@@ -56,9 +56,9 @@ def handler(event, context):
             metrics.add_metric(name="PointsExpiredMembers", unit=MetricUnit.Count, value=run.expired_members)
             metrics.add_metric(name="PointsExpired", unit=MetricUnit.Count, value=run.expired_points)
             metrics.add_metric(name="PointsExpiryNotices", unit=MetricUnit.Count, value=run.notices)
-            if run.failed:
-                raise ExpiryTaskIncomplete(f"{run.failed} member(s) of {task.day.isoformat()}#{task.shard} were "
-                                           "not done; the task runs again")
+            if run.failed or run.incomplete:
+                raise ExpiryTaskIncomplete(f"the partition {task.day.isoformat()}#{task.shard} was not finished "
+                                           f"({run.failed} member(s) failed); the task runs again")
         except Exception as error:
             ours = isinstance(error, (DomainError, MalformedExpiryTask, ExpiryTaskIncomplete))
             logger.warning("expiry task failed", extra={

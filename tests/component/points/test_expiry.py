@@ -199,7 +199,7 @@ def test_a_worker_short_of_time_hands_the_rest_of_its_partition_on(services, cho
     budget = iter([True, True])  # time for two members, then no more
     first = services.points_expiry.run(ExpiryTask(day=date(2026, 12, 1), shard=5),
                                        should_continue=lambda: next(budget, False))
-    assert (first.members, first.continued, first.failed) == (2, True, 0)
+    assert (first.members, first.continued, first.failed, first.incomplete) == (2, True, 0, False)
     [handed_on] = queue.tasks()
     assert (handed_on.day, handed_on.shard, handed_on.after is not None) == (date(2026, 12, 1), 5, True)
     rest = services.points_expiry.run(handed_on)
@@ -234,8 +234,17 @@ def test_a_worker_with_no_time_for_anyone_fails_its_task_rather_than_repeat_it(s
     clock.current = shanghai(2027, 1, 1)
     run = services.points_expiry.run(ExpiryTask(day=date(2026, 12, 1), shard=expiry_shard(member)),
                                      should_continue=lambda: False)
-    assert (run.members, run.continued, run.failed) == (0, False, 1)
+    assert (run.members, run.continued, run.incomplete) == (0, False, True)
     assert queue.tasks() == []
+    answer = points_expiry_worker.handler(sqs_event(queue.arn, [{
+        "MessageId": "m-1", "ReceiptHandle": "r-1", "Body": ExpiryTask(day=date(2026, 12, 1), shard=expiry_shard(member))
+        .model_dump_json()}]), NoTimeLeft())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+
+
+class NoTimeLeft(LambdaContext):
+    def get_remaining_time_in_millis(self) -> int:
+        return 1_000
 
 
 def test_a_member_that_keeps_failing_fails_the_task_which_then_resumes(services, chosen_ids, ctx, clock, queue,

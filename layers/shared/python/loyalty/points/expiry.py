@@ -64,19 +64,20 @@ class PointsExpiry:
     # -- a worker -------------------------------------------------------------------------------
     def run(self, task: ExpiryTask, *, should_continue: ShouldContinue = lambda: True) -> ExpiryRun:
         """Every member of the task's partition. When `should_continue` says no, the rest goes back on
-        the queue (after the last member done) unless a member failed: then the run stops and reports
-        it, so that the task itself is retried from where it started (the members done have left the
-        partition, so the retry reads little more than what is left)."""
+        the queue (after the last member done) unless a member failed: then the run stops `incomplete`,
+        and the task itself must be retried from where it started (the members done have left the
+        partition, so the retry reads little more than what is left); so must a task with `failed`
+        members at its end."""
         counts = {"members": 0, "expired_members": 0, "expired_points": 0, "notices": 0, "unchanged": 0, "failed": 0}
         done_through: str | None = None
-        continued = False
+        continued = incomplete = False
         for member_id, position in self._index.due_members(task.day, task.shard, task.after):
             if not should_continue():
                 if counts["failed"] == 0 and done_through is not None:
                     self._work.send([ExpiryTask(day=task.day, shard=task.shard, after=done_through)])
                     continued = True
-                else:
-                    counts["failed"] += 1  # nothing handed on: the task must run again
+                else:  # nothing handed on (a member failed, or there was no time for even one): run again
+                    incomplete = True
                 break
             counts["members"] += 1
             try:
@@ -91,7 +92,7 @@ class PointsExpiry:
                     counts["expired_points"] += result.expired
                     counts["notices"] += len(result.announced)
             done_through = position
-        return ExpiryRun(day=task.day, shard=task.shard, continued=continued, **counts)
+        return ExpiryRun(day=task.day, shard=task.shard, continued=continued, incomplete=incomplete, **counts)
 
     def expire_member(self, member_id: str) -> MemberExpiry | None:
         """Expire what is due and announce what expires within the notice days, through the one ledger

@@ -175,3 +175,4 @@ class ExpiryRun(Result):
     unchanged: int = Field(description="Nothing to do (already done, or moved on since the index was read)")
     failed: int = Field(description="Members whose balance kept changing underneath: the task runs again")
     continued: bool = Field(description="Out of time: the rest of the partition was handed to another task")
+    incomplete: bool = Field(default=False, description="Stopped without handing the rest on: the task runs again")
