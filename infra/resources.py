@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from loyalty.platform import environment as env  # noqa: F401  (the one environment contract, re-exported)
 
@@ -17,6 +19,7 @@ class IndexSpec:
     name: str
     partition_key: str
     sort_key: str
+    projection: str = "ALL"  # ALL | KEYS_ONLY
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,10 @@ TABLE = TableSpec(
     name=f"{PROJECT}-main",
     partition_key="PK",
     sort_key="SK",
-    indexes=(IndexSpec("GSI1", "GSI1PK", "GSI1SK"), IndexSpec("GSI2", "GSI2PK", "GSI2SK")),
+    indexes=(IndexSpec("GSI1", "GSI1PK", "GSI1SK"), IndexSpec("GSI2", "GSI2PK", "GSI2SK"),
+             # Points balances by the day the expiry job next has work for them (docs/table-design.md): keys
+             # only, so a balance write touches the index only when that day changes.
+             IndexSpec("GSI3", "GSI3PK", "GSI3SK", projection="KEYS_ONLY")),
     ttl_attribute="expires_at",
 )
 EVENT_BUS_NAME = f"{PROJECT}-bus"
@@ -86,10 +92,47 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
+    """Either every `rate_minutes`, or daily at `daily_at` (HH:MM) in `timezone`. The function receives
+    EventBridge's standard "Scheduled Event" either way."""
+
     logical_id: str
     function: str
-    rate_minutes: int  # the function receives EventBridge's standard "Scheduled Event"
     description: str
+    rate_minutes: int | None = None
+    daily_at: str | None = None
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if (self.rate_minutes is None) == (self.daily_at is None):
+            raise ValueError(f"{self.logical_id}: give rate_minutes or daily_at, not both")
+        if self.daily_at is not None:
+            self.utc_time()  # refuses a zone whose offset moves (see there)
+
+    def utc_time(self) -> time:
+        """`daily_at` in UTC. EventBridge rules' cron runs in UTC, so a daily time in a zone is one fixed
+        UTC time; a zone with daylight saving time would drift by an hour for half the year, so it is
+        refused (EventBridge Scheduler's time-zone schedules would be the way then)."""
+        zone = ZoneInfo(self.timezone)
+        offsets = {datetime(2026, month, 1, 12, tzinfo=zone).utcoffset() for month in range(1, 13)}
+        if len(offsets) != 1:
+            raise ValueError(f"{self.logical_id}: {self.timezone} changes its UTC offset during the year")
+        local = datetime.combine(date(2026, 1, 1), time.fromisoformat(self.daily_at), tzinfo=zone)
+        return local.astimezone(timezone.utc).time()
+
+    def expression(self) -> str:
+        """As the EventBridge rule has it."""
+        if self.rate_minutes is not None:
+            return f"rate({self.rate_minutes} minute{'s' if self.rate_minutes > 1 else ''})"
+        at = self.utc_time()
+        return f"cron({at.minute} {at.hour} * * ? *)"
+
+    def next_run(self, after: datetime) -> datetime:
+        """The first moment the schedule fires after `after` (aware), for the local run's scheduler."""
+        if self.rate_minutes is not None:
+            return after + timedelta(minutes=self.rate_minutes)
+        at = self.utc_time()
+        moment = after.astimezone(timezone.utc).replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+        return moment if moment > after else moment + timedelta(days=1)
 
 
 AUTHORIZER = FunctionSpec(
@@ -180,6 +223,22 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=300,
     ),
     FunctionSpec(
+        name="points_expiry",
+        handler="points_expiry.handler",
+        description="Daily: hands the expiry index's partitions that are due to the expiry workers",
+        table_access="write",  # reads the program rules, moves its watermark
+        sends_to=("ExpiryQueue",),
+        timeout_seconds=60,
+    ),
+    FunctionSpec(
+        name="points_expiry_worker",
+        handler="points_expiry_worker.handler",
+        description="Expires due points and announces expiring ones, one expiry index partition per message",
+        table_access="write",
+        sends_to=("ExpiryQueue",),  # hands the rest of a partition on when its time runs low
+        timeout_seconds=300,
+    ),
+    FunctionSpec(
         name="feedback_intake",
         handler="feedback_intake.handler",
         description="Accepts member feedback from POS, webshop, app and surveys onto the feedback queue",
@@ -261,6 +320,15 @@ QUEUES: tuple[QueueSpec, ...] = (
         consumer="feedback_processor",
         batch_size=10,
     ),
+    QueueSpec(
+        logical_id="ExpiryQueue",
+        name="loyalty-points-expiry",
+        visibility_timeout_seconds=1800,  # 6x the worker's 300 s timeout
+        max_receive_count=5,
+        dlq_name="loyalty-points-expiry-dlq",
+        consumer="points_expiry_worker",
+        batch_size=1,  # one partition per invocation, with the whole time budget
+    ),
 )
 STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
     StreamConsumerSpec(
@@ -297,6 +365,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         function="points_holds",
         rate_minutes=5,
         description="Release points reservations past their hold time",
+    ),
+    ScheduleSpec(
+        logical_id="PointsExpirySchedule",
+        function="points_expiry",
+        daily_at="00:05",  # shortly after midnight where the program's days end (the rules' default zone)
+        timezone="Asia/Shanghai",
+        description="Expire points whose month has ended and announce those about to, daily",
     ),
     ScheduleSpec(
         logical_id="FeedbackOverdueSchedule",

@@ -339,20 +339,30 @@ class StreamConsumer(threading.Thread):
 
 
 class Scheduler(threading.Thread):
-    """Fires each schedule's function at its rate, as the stack's EventBridge rules do."""
+    """Fires each schedule's function as the stack's EventBridge rules do: every N minutes from the start,
+    or daily at its time (e.g. the expiry job at 00:05 in Shanghai, as long as the run is up then; a day
+    the run was down is caught up by the job itself, from its watermark)."""
 
-    def __init__(self, runtime: LambdaRuntime, stop: threading.Event):
+    def __init__(self, runtime: LambdaRuntime, stop: threading.Event, schedules: tuple[ScheduleSpec, ...] = SCHEDULES,
+                 now=lambda: datetime.now(timezone.utc)):
         super().__init__(name="scheduler", daemon=True)
-        self._runtime, self._stopping = runtime, stop
-        self._next = {s.logical_id: s.rate_minutes * 60 for s in SCHEDULES}
+        self._runtime, self._stopping, self._schedules, self._now = runtime, stop, schedules, now
+        started = now()
+        self.next_runs = {s.logical_id: s.next_run(started) for s in schedules}
 
     def run(self) -> None:
-        elapsed = 0
         while not self._stopping.wait(1):
-            elapsed += 1
-            for spec in SCHEDULES:
-                if elapsed % (spec.rate_minutes * 60) == 0:
-                    self.fire(spec)
+            self.poll_once()
+
+    def poll_once(self) -> list[str]:
+        """Fire every schedule whose time has come; returns their logical ids."""
+        now, fired = self._now(), []
+        for spec in self._schedules:
+            if now >= self.next_runs[spec.logical_id]:
+                self.next_runs[spec.logical_id] = spec.next_run(now)
+                self.fire(spec)
+                fired.append(spec.logical_id)
+        return fired
 
     def fire(self, spec: ScheduleSpec) -> dict:
         try:

@@ -39,7 +39,7 @@ def create_table(dynamodb_client, table_name: str = TABLE.name, *, stream: bool 
                     "IndexName": index.name,
                     "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
                                   {"AttributeName": index.sort_key, "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"},
+                    "Projection": {"ProjectionType": index.projection},
                 }
                 for index in TABLE.indexes
             ],
@@ -49,7 +49,9 @@ def create_table(dynamodb_client, table_name: str = TABLE.name, *, stream: bool 
     except ClientError as error:
         if _code(error) != "ResourceInUseException":
             raise
-        check_existing_table(dynamodb_client.describe_table(TableName=table_name)["Table"], stream=stream)
+        description = dynamodb_client.describe_table(TableName=table_name)["Table"]
+        check_existing_table(description, stream=stream)
+        add_missing_indexes(dynamodb_client, description)
     dynamodb_client.get_waiter("table_exists").wait(TableName=table_name)
     try:
         dynamodb_client.update_time_to_live(
@@ -58,8 +60,41 @@ def create_table(dynamodb_client, table_name: str = TABLE.name, *, stream: bool 
         pass
 
 
+def add_missing_indexes(dynamodb_client, description: dict, wait_seconds: float = 120) -> list[str]:
+    """Create the spec's indexes a kept table does not have yet (one at a time, as DynamoDB allows), so a
+    local run keeps its data when the spec gains an index. Items written before carry no keys for it
+    until they are written again."""
+    import time
+
+    have = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in TABLE.indexes:
+        if index.name in have:
+            continue
+        dynamodb_client.update_table(
+            TableName=description["TableName"],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
+                                  for a in (index.partition_key, index.sort_key)],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": index.name,
+                "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
+                              {"AttributeName": index.sort_key, "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": index.projection},
+            }}])
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            indexes = dynamodb_client.describe_table(TableName=description["TableName"])["Table"].get(
+                "GlobalSecondaryIndexes", [])
+            if any(i["IndexName"] == index.name and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+                break
+            time.sleep(0.5)
+        added.append(index.name)
+    return added
+
+
 def check_existing_table(description: dict, *, stream: bool = True) -> None:
-    """Raise ExistingTableMismatch when a kept table's keys, indexes or stream differ from the spec."""
+    """Raise ExistingTableMismatch when a kept table's keys, index keys or projections, or stream differ
+    from the spec. An index the table lacks is not a mismatch: add_missing_indexes creates it."""
     def keys(schema: list[dict]) -> tuple[str, ...]:
         ordered = sorted(schema, key=lambda k: k["KeyType"] != "HASH")
         return tuple(k["AttributeName"] for k in ordered)
@@ -68,8 +103,16 @@ def check_existing_table(description: dict, *, stream: bool = True) -> None:
                 **{index.name: (index.partition_key, index.sort_key) for index in TABLE.indexes}}
     found = {"table": keys(description.get("KeySchema", [])),
              **{index["IndexName"]: keys(index["KeySchema"]) for index in description.get("GlobalSecondaryIndexes", [])}}
+    if found["table"] == expected["table"]:  # a kept table lacking an index gets it; with other keys it is refused
+        expected = {name: value for name, value in expected.items() if name in found}
     differences = [f"{name}: expected keys {expected.get(name)}, found {found.get(name)}"
                    for name in sorted(set(expected) | set(found)) if expected.get(name) != found.get(name)]
+    projections = {index.name: index.projection for index in TABLE.indexes}
+    for index in description.get("GlobalSecondaryIndexes", []):
+        projection = (index.get("Projection") or {}).get("ProjectionType", "ALL")
+        if index["IndexName"] in projections and projection != projections[index["IndexName"]]:
+            differences.append(f"{index['IndexName']}: expected projection {projections[index['IndexName']]}, "
+                               f"found {projection}")
     stream_spec = description.get("StreamSpecification") or {}
     if stream and not (stream_spec.get("StreamEnabled") and stream_spec.get("StreamViewType") == "NEW_IMAGE"):
         differences.append(f"stream: expected NEW_IMAGE, found {stream_spec or 'none'}")

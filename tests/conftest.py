@@ -176,7 +176,8 @@ def services(aws, clock, publisher, chosen_ids):
     table = boto3.resource("dynamodb").Table(TEST_ENV[env.TABLE_NAME])
     publisher.table = table
     svc = wiring.Services(table=table, publisher=publisher, clock=clock, ids=chosen_ids, sqs=boto3.client("sqs"),
-                          feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"))
+                          feedback_queue_url=aws["queue_urls"].get("FeedbackQueue"),
+                          points_expiry_queue_url=aws["queue_urls"].get("ExpiryQueue"))
     for store in DEMO_STORES:
         svc.stores.put_store(store)
     wiring.use(svc)

@@ -14,7 +14,15 @@ from aws_cdk import aws_sqs as sqs
 from infra.constructs.data import Data, dead_letter_queue
 from infra.constructs.stable_ids import StackLevel, StackWithStableIds
 from infra.function import LoyaltyFunction
-from infra.resources import QUEUES, SCHEDULES, STREAM_CONSUMERS, StreamConsumerSpec
+from infra.resources import QUEUES, SCHEDULES, STREAM_CONSUMERS, ScheduleSpec, StreamConsumerSpec
+
+
+def _schedule(spec: ScheduleSpec) -> events.Schedule:
+    """Every N minutes, or daily at a time (rules' cron is UTC: the spec converts its zone's time)."""
+    if spec.rate_minutes is not None:
+        return events.Schedule.rate(Duration.minutes(spec.rate_minutes))
+    at = spec.utc_time()
+    return events.Schedule.cron(minute=str(at.minute), hour=str(at.hour))
 
 
 class Consumers(StackLevel):
@@ -32,7 +40,7 @@ class Consumers(StackLevel):
             self._stream_consumer(consumer)
         for schedule in SCHEDULES:
             events.Rule(self, f"{schedule.logical_id}Schedule", description=schedule.description,
-                        schedule=events.Schedule.rate(Duration.minutes(schedule.rate_minutes)),
+                        schedule=_schedule(schedule),
                         targets=[targets.LambdaFunction(functions[schedule.function].alias, retry_attempts=2)])
 
     def _stream_consumer(self, spec: StreamConsumerSpec) -> None:

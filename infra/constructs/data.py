@@ -61,7 +61,8 @@ class Data(StackLevel):
         )
         for index in TABLE.indexes:
             table.add_global_secondary_index(index_name=index.name, partition_key=attr(index.partition_key),
-                                             sort_key=attr(index.sort_key), projection_type=dynamodb.ProjectionType.ALL)
+                                             sort_key=attr(index.sort_key),
+                                             projection_type=dynamodb.ProjectionType[index.projection])
         return table
 
     def _queue(self, spec: QueueSpec) -> sqs.Queue:

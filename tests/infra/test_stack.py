@@ -64,6 +64,8 @@ def test_table_is_protected_encrypted_and_matches_the_spec(synthesized):
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
                for i in table["Properties"]["GlobalSecondaryIndexes"]}
     assert indexes == {i.name: [i.partition_key, i.sort_key] for i in TABLE.indexes}
+    projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert projections == {"GSI1": "ALL", "GSI2": "ALL", "GSI3": "KEYS_ONLY"}  # the expiry index: keys only
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
@@ -240,8 +242,30 @@ def test_schedules_target_their_functions(synthesized):
     rules = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
              if "ScheduleExpression" in r["Properties"]]
     expressions = sorted(r["ScheduleExpression"] for r in rules)
-    expected = sorted(f"rate({s.rate_minutes} minute{'s' if s.rate_minutes > 1 else ''})" for s in SCHEDULES)
+    expected = sorted(s.expression() for s in SCHEDULES)
     assert expressions == expected
+    assert "cron(5 16 * * ? *)" in expressions  # the expiry job: 00:05 in Shanghai is 16:05 UTC
+
+
+def test_the_expiry_job_runs_daily_and_fans_out_through_its_queue(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    [rule] = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+              if r["Properties"].get("ScheduleExpression") == "cron(5 16 * * ? *)"]  # 00:05 in Shanghai
+    # (that it invokes the function's alias is tests/infra/test_snapstart.py's)
+    assert rule["Description"] == next(s.description for s in SCHEDULES if s.function == "points_expiry")
+    queue_id = _logical_id(template, "AWS::SQS::Queue", QueueName="loyalty-points-expiry")
+    dlq_id = _logical_id(template, "AWS::SQS::Queue", QueueName="loyalty-points-expiry-dlq")
+    queue = template.find_resources("AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    [mapping] = [m["Properties"] for m in template.find_resources("AWS::Lambda::EventSourceMapping").values()
+                 if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+    assert mapping["BatchSize"] == 1 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for name in ("points_expiry", "points_expiry_worker"):  # the schedule hands out, a worker hands on
+        sends = [st for st in _policy_statements(template, functions[name]) if "sqs:SendMessage" in st["Action"]]
+        assert [st["Resource"] for st in sends] == [{"Fn::GetAtt": [queue_id, "Arn"]}], name
+        assert functions[name]["Environment"]["Variables"][env.POINTS_EXPIRY_QUEUE_URL] == {"Ref": queue_id}
+    assert "events:PutEvents" not in _policy_actions(template, functions["points_expiry_worker"])  # the outbox
 
 
 def test_cdk_nag_reports_no_unsuppressed_errors(synthesized):

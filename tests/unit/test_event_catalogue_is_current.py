@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import jsonschema
@@ -66,6 +66,8 @@ def _example(annotation):
         return "12.50"
     if "int" in text:
         return 1
+    if annotation is date or text == "date":
+        return date(2026, 12, 31)
     if "datetime" in text or "IsoDateTime" in text:
         return datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
     return "x"

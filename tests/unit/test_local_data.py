@@ -56,6 +56,27 @@ def test_a_kept_table_with_other_keys_is_refused():
     assert "GSI1" in str(refused.value) and "('id',)" in str(refused.value)
 
 
+def test_a_kept_table_without_a_newer_index_gets_it_and_keeps_its_items():
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        older = [index for index in TABLE.indexes if index.name != "GSI3"]
+        attributes = {"PK", "SK", *(a for i in older for a in (i.partition_key, i.sort_key))}
+        dynamodb.create_table(
+            TableName=TABLE.name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": i.name, "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"},
+                                                   {"AttributeName": i.sort_key, "KeyType": "RANGE"}]}
+                                    for i in older])
+        dynamodb.put_item(TableName=TABLE.name, Item={"PK": {"S": "KEEP"}, "SK": {"S": "ME"}})
+        create_table(dynamodb, stream=False)
+        indexes = {i["IndexName"]: i["Projection"]["ProjectionType"]
+                   for i in dynamodb.describe_table(TableName=TABLE.name)["Table"]["GlobalSecondaryIndexes"]}
+        assert indexes == {"GSI1": "ALL", "GSI2": "ALL", "GSI3": "KEYS_ONLY"}
+        assert dynamodb.get_item(TableName=TABLE.name, Key={"PK": {"S": "KEEP"}, "SK": {"S": "ME"}}).get("Item")
+
+
 # -- the stream consumer's checkpoint -----------------------------------------------------------------------
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
+
 import points
 from loyalty.kernel.identity import ClientIdentity
 from tests.component.points.conftest import ago, call, enroll, line, purchase_body
@@ -57,7 +59,7 @@ def test_points_of_a_member_without_points_yet_are_zero(services, member, ctx):
     status, result = call(points, ctx, "GET", POINTS, member_id=member)
     assert status == 200
     assert result == {"member_id": member, "available": 0, "pending": 0, "debt": 0, "reserved": 0, "lifetime_earned": 0,
-                      "expiring_soon": []}
+                      "expiring": []}
 
 
 def test_points_and_ledger_of_an_unknown_member_are_404(services, ctx):
@@ -65,14 +67,33 @@ def test_points_and_ledger_of_an_unknown_member_are_404(services, ctx):
     assert call(points, ctx, "GET", LEDGER, member_id=UNKNOWN)[0] == 404
 
 
-def test_points_show_what_expires_soon(services, member, ctx, clock):
+def test_points_show_what_expires_next_month_by_month(services, member, ctx, clock):
     from tests.component.points.conftest import set_rules
 
     set_rules(services, expiry_months=1)
     call(points, ctx, "POST", "/v1/members/{member_id}/purchases", member_id=member,
          body=purchase_body("O-1", line(), occurred_at=ago(clock, hours=1)))
+    clock.advance(days=20)  # 8 December: December's purchase expires at the end of January
+    call(points, ctx, "POST", "/v1/members/{member_id}/purchases", member_id=member,
+         body=purchase_body("O-2", line(quantity=2), occurred_at=ago(clock, hours=1)))
     status, result = call(points, ctx, "GET", POINTS, member_id=member)
-    assert result["expiring_soon"] == [{"expires_on": "2026-12-31", "points": 100}]
+    assert status == 200
+    assert result["expiring"] == [{"month": "2026-12", "expires_on": "2026-12-31", "points": 100},
+                                  {"month": "2027-01", "expires_on": "2027-01-31", "points": 200}]
+
+
+def test_the_balance_read_leaves_out_points_whose_month_ended_before_anything_is_written(services, member, ctx,
+                                                                                          clock):
+    from tests.component.points.conftest import set_rules
+
+    set_rules(services, expiry_months=1)
+    call(points, ctx, "POST", "/v1/members/{member_id}/purchases", member_id=member,
+         body=purchase_body("O-1", line(), occurred_at=ago(clock, hours=1)))  # expires at the end of December
+    clock.current = datetime(2026, 12, 31, 16, 1, tzinfo=timezone.utc)  # 00:01 on 1 January in Shanghai
+    result = call(points, ctx, "GET", POINTS, member_id=member)[1]
+    assert (result["available"], result["expiring"]) == (0, [])
+    stored = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "POINTS"})["Item"]
+    assert stored["available"] == 100  # the read wrote nothing: the expiry job records it
 
 
 def test_reading_points_is_one_get_item_whatever_the_history(services, member, ctx, clock):
@@ -148,5 +169,5 @@ def test_points_expire_at_the_end_of_their_month_with_a_ledger_entry(services, m
     assert status == 201 and result["balance"]["available"] == 5
     newest_first = call(points, ctx, "GET", LEDGER, member_id=member)[1]["items"]
     assert [(e["type"], e["points"]) for e in newest_first] == [("adjustment", 5), ("expiry", -100), ("earn", 100)]
-    assert call(points, ctx, "GET", POINTS, member_id=member)[1]["expiring_soon"] == [
-        {"expires_on": "2027-02-28", "points": 5}]
+    assert call(points, ctx, "GET", POINTS, member_id=member)[1]["expiring"] == [
+        {"month": "2027-02", "expires_on": "2027-02-28", "points": 5}]

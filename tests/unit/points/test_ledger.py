@@ -161,11 +161,84 @@ def test_buckets_whose_month_ended_expire_on_the_next_write_with_one_entry():
     assert "2026-09 to 2026-10" in expiry.reason
 
 
-def test_expiring_soon_lists_buckets_due_within_90_days():
+def test_expiring_lists_the_next_six_month_ends_that_hold_points():
+    buckets = {"2026-12": 10, "2027-01": 20, "2027-03": 5, "2027-04": 1, "2027-05": 2, "2027-06": 3, "2027-07": 4,
+               "2028-11": 9}
+    balance = PointsBalance(member_id="m", available=sum(buckets.values()), buckets=buckets)
+    view = balance.view(date(2026, 11, 18))
+    assert view["expiring"] == [
+        {"month": "2026-12", "expires_on": "2026-12-31", "points": 10},
+        {"month": "2027-01", "expires_on": "2027-01-31", "points": 20},
+        {"month": "2027-03", "expires_on": "2027-03-31", "points": 5},
+        {"month": "2027-04", "expires_on": "2027-04-30", "points": 1},
+        {"month": "2027-05", "expires_on": "2027-05-31", "points": 2},
+        {"month": "2027-06", "expires_on": "2027-06-30", "points": 3},
+    ]
+    assert "expiring_soon" not in view
+
+
+def rules_of(**changes):
+    from loyalty.points.program import ProgramRules
+
+    return ProgramRules.model_validate({**RULES.model_dump(mode="json"), **changes})
+
+
+def test_end_of_next_year_puts_a_whole_year_of_earnings_in_december_of_the_next():
+    d = draft(rules=rules_of(expiry_policy="end_of_next_year"))
+    earn(d, 10, at=datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc))  # 1 January 2026 in Shanghai
+    earn(d, 5, at=datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc))
+    assert d.balance.buckets == {"2027-12": 15}
+    assert d.finish().expiry_check_on == date(2027, 12, 1)  # the notice, 30 days before 31 December
+
+
+def test_with_never_points_go_into_no_month_and_nothing_is_scheduled():
+    d = draft(rules=rules_of(expiry_policy="never"))
+    earn(d, 10)
+    balance = d.finish()
+    assert (balance.buckets, balance.available, balance.expiry_check_on) == ({}, 10, None)
+
+
+def test_the_expiry_check_is_the_soonest_notice_or_the_day_after_the_soonest_month_ends():
+    balance = PointsBalance(member_id="m", available=30, buckets={"2027-01": 10, "2027-03": 20})
+    assert draft(balance).finish().expiry_check_on == date(2027, 1, 1)  # January's notice: 31 Jan - 30 days
+    announced = balance.model_copy(update={"expiry_noticed": ["2027-01"]})
+    assert draft(announced).finish().expiry_check_on == date(2027, 2, 1)  # January expires (March's notice: 1 Mar)
+    both = balance.model_copy(update={"expiry_noticed": ["2027-01", "2027-03"]})
+    assert draft(both).finish().expiry_check_on == date(2027, 2, 1)
+    quiet = draft(balance, rules=rules_of(expiry_notice_days=0)).finish()
+    assert quiet.expiry_check_on == date(2027, 2, 1)
+
+
+def test_a_notice_already_due_is_checked_tomorrow_never_in_the_past():
+    balance = PointsBalance(member_id="m", available=10, buckets={"2026-12": 10})  # its notice day was 1 December
+    assert draft(balance, now=datetime(2026, 12, 20, 2, 0, tzinfo=timezone.utc)).finish().expiry_check_on == \
+        date(2026, 12, 21)
+
+
+def test_months_within_the_notice_days_are_announced_once():
     balance = PointsBalance(member_id="m", available=35, buckets={"2026-12": 10, "2027-01": 20, "2027-02": 5})
-    view = balance.view(date(2026, 11, 18))  # 90 days ahead is 16 Feb 2027: February's points are not due yet
-    assert view["expiring_soon"] == [{"expires_on": "2026-12-31", "points": 10},
-                                     {"expires_on": "2027-01-31", "points": 20}]
+    d = draft(balance, now=datetime(2027, 1, 2, 2, 0, tzinfo=timezone.utc))  # December expires first
+    assert d.expired == {"2026-12": 10}
+    assert d.announce_expiring() == {"2027-01": 20}  # 31 January is within 30 days, 28 February is not
+    assert d.announce_expiring() == {}
+    balance = d.finish()
+    assert balance.expiry_noticed == ["2027-01"]
+    assert balance.expiry_check_on == date(2027, 1, 29)  # February's notice day
+    later = draft(balance, now=datetime(2027, 1, 29, 2, 0, tzinfo=timezone.utc))
+    assert later.announce_expiring() == {"2027-02": 5}
+    assert later.finish().expiry_noticed == ["2027-01", "2027-02"]
+    after_january = draft(balance.model_copy(update={"expiry_noticed": ["2027-01", "2027-02"]}),
+                          now=datetime(2027, 2, 1, 2, 0, tzinfo=timezone.utc)).finish()
+    assert after_january.expiry_noticed == ["2027-02"]  # kept only until the month ends
+
+
+def test_an_announced_month_spent_and_earned_again_is_not_announced_twice():
+    balance = PointsBalance(member_id="m", available=10, buckets={"2027-01": 10}, expiry_noticed=["2027-01"])
+    d = draft(balance, now=datetime(2027, 1, 5, 2, 0, tzinfo=timezone.utc))
+    d.adjust(-10, reference=Reference(kind="adjustment", id="A"), reason="fix", client_id="bo", store_id=None)
+    assert d.balance.buckets == {}
+    d.balance.buckets["2027-01"] = 10  # as a cancelled redemption puts points back into their month
+    assert d.announce_expiring() == {}
 
 
 # -- time rules -----------------------------------------------------------------------------------------

@@ -6,14 +6,14 @@ from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, Feedback
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import MemberEnrolled, MemberProfileChanged
 from loyalty.points.events import (
-    PointsActivated, PointsAdjusted, PointsEarned, PointsPaymentCaptured, PointsPaymentReleased, PointsPaymentReserved,
-    PointsReturned,
+    PointsActivated, PointsAdjusted, PointsEarned, PointsExpired, PointsExpiringSoon, PointsPaymentCaptured,
+    PointsPaymentReleased, PointsPaymentReserved, PointsReturned,
 )
 from loyalty.rewards.events import RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherUsed
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged,
-    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted,
+    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,

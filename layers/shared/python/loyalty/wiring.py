@@ -11,7 +11,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from loyalty.platform.settings import CoreSettings, FeedbackIntakeSettings, SettlementSettings, load_settings
+from loyalty.platform.settings import (
+    CoreSettings, FeedbackIntakeSettings, PointsExpirySettings, SettlementSettings, load_settings,
+)
 
 if TYPE_CHECKING:  # the types only: importing them here would slow every cold start
     from loyalty.clients.dynamo import DynamoApiKeyRepository
@@ -23,7 +25,9 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
     from loyalty.members.service import MemberService
     from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
-    from loyalty.points.dynamo import DynamoPointsRepository, DynamoProgramRulesRepository
+    from loyalty.points.dynamo import DynamoExpiryIndex, DynamoPointsRepository, DynamoProgramRulesRepository
+    from loyalty.points.expiry import PointsExpiry
+    from loyalty.points.queue import SqsExpiryWork
     from loyalty.points.payments import PointsPayments
     from loyalty.points.spending import PointsSpending
     from loyalty.rewards.service import Redemptions, RewardCatalogue, VoucherWallet
@@ -35,10 +39,11 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
 class Services:
     def __init__(self, *, table: Any = None, publisher: EventPublisher | None = None, clock: Clock | None = None,
                  ids: IdGenerator | None = None, sqs: Any = None, settings: CoreSettings | None = None,
-                 feedback_queue_url: str | None = None, settlement_shards: int | None = None):
+                 feedback_queue_url: str | None = None, settlement_shards: int | None = None,
+                 points_expiry_queue_url: str | None = None):
         given = {"table": table, "publisher": publisher, "clock": clock, "ids": ids, "sqs": sqs,
                  "settings": settings, "feedback_queue_url": feedback_queue_url,
-                 "settlement_shards": settlement_shards}
+                 "settlement_shards": settlement_shards, "points_expiry_queue_url": points_expiry_queue_url}
         for name, value in given.items():
             if value is not None:
                 self.__dict__[name] = value  # takes the place of the cached property
@@ -51,6 +56,10 @@ class Services:
     @cached_property
     def feedback_queue_url(self) -> str:
         return load_settings(FeedbackIntakeSettings).feedback_queue_url
+
+    @cached_property
+    def points_expiry_queue_url(self) -> str:
+        return load_settings(PointsExpirySettings).points_expiry_queue_url
 
     @cached_property
     def table(self) -> Any:
@@ -152,10 +161,29 @@ class Services:
         return PointsActivation(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
 
     @cached_property
+    def expiry_index(self) -> DynamoExpiryIndex:
+        from loyalty.points.dynamo import DynamoExpiryIndex
+
+        return DynamoExpiryIndex(self.table)
+
+    @cached_property
+    def expiry_work(self) -> SqsExpiryWork:
+        from loyalty.points.queue import SqsExpiryWork
+
+        return SqsExpiryWork(self.sqs, self.points_expiry_queue_url)
+
+    @cached_property
+    def points_expiry(self) -> PointsExpiry:
+        from loyalty.points.expiry import PointsExpiry
+
+        return PointsExpiry(repo=self.points_repository, index=self.expiry_index, rules=self.program_rules,
+                            clock=self.clock, work=self.expiry_work)
+
+    @cached_property
     def points_queries(self) -> PointsQueries:
         from loyalty.points.service import PointsQueries
 
-        return PointsQueries(repo=self.points_repository, clock=self.clock)
+        return PointsQueries(repo=self.points_repository, clock=self.clock, rules=self.program_rules)
 
     @cached_property
     def points_payments(self) -> PointsPayments:

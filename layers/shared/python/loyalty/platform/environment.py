@@ -10,6 +10,7 @@ TABLE_NAME = "LOYALTY_TABLE_NAME"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 DEFAULT_COUNTRY_CODE = "DEFAULT_COUNTRY_CODE"
 FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
+POINTS_EXPIRY_QUEUE_URL = "POINTS_EXPIRY_QUEUE_URL"
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
 SETTLEMENT_SHARDS = "SETTLEMENT_SHARDS"  # how many shards the settlement counters of a day spread over
 
@@ -22,7 +23,7 @@ TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 CORE = (TABLE_NAME, EVENT_BUS_NAME, DEFAULT_COUNTRY_CODE)
 """What every function of the platform receives."""
 
-QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL}
+QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL, "ExpiryQueue": POINTS_EXPIRY_QUEUE_URL}
 """The variable carrying each queue's URL (by the queue's logical id in infra/resources.py)."""
 
 

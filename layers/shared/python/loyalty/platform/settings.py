@@ -24,6 +24,10 @@ class FeedbackIntakeSettings(CoreSettings):
     feedback_queue_url: str = Field(alias=env.FEEDBACK_QUEUE_URL, min_length=1)
 
 
+class PointsExpirySettings(CoreSettings):
+    points_expiry_queue_url: str = Field(alias=env.POINTS_EXPIRY_QUEUE_URL, min_length=1)
+
+
 class ApiSettings(BaseModel):
     """What the API functions read besides the core: the browser origins they answer (CORS)."""
 

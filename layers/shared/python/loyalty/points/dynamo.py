@@ -33,6 +33,8 @@ from loyalty.points.program import ProgramRules, ProgramRulesInput, default_rule
 BALANCE = "POINTS"
 LEDGER = "LEDGER#"
 ACTIVATION_SHARDS = 8  # pending lots of one activation date spread over this many GSI1 partitions
+EXPIRY_SHARDS = 16  # balances of one expiry check day spread over this many GSI3 partitions
+EXPIRY_INDEX = "GSI3"
 # Per-line guards on a return fit DynamoDB's 4 KB expression limit up to this many changed lines;
 # beyond it the purchase's version condition alone guards the write (it covers every line).
 LINE_GUARDS = 60
@@ -94,6 +96,23 @@ def activation_partition(day: date, shard: int) -> str:
 
 def activation_shard(member_id: str) -> int:
     return zlib.crc32(member_id.encode()) % ACTIVATION_SHARDS
+
+
+def expiry_partition(day: date, shard: int) -> str:
+    return f"EXPIRY#{day.isoformat()}#{shard}"
+
+
+def expiry_shard(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % EXPIRY_SHARDS
+
+
+def expiry_index_keys(balance: PointsBalance) -> dict[str, str]:
+    """GSI3 keys of a balance: the day the expiry job next has work for it and its shard; none (the
+    balance is not in the sparse index) when none of its points expire."""
+    if balance.expiry_check_on is None:
+        return {}
+    return {"GSI3PK": expiry_partition(balance.expiry_check_on, expiry_shard(balance.member_id)),
+            "GSI3SK": balance.member_id}
 
 
 def utc_text(moment: datetime) -> str:
@@ -336,7 +355,8 @@ class DynamoPointsRepository:
     def _put_balance(self, before: PointsBalance, after: PointsBalance) -> dict[str, Any]:
         put: dict[str, Any] = {
             "TableName": self._name,
-            "Item": {**balance_key(after.member_id), "entity": "points_balance", **drop_none(after.model_dump(mode="json"))},
+            "Item": {**balance_key(after.member_id), "entity": "points_balance",
+                     **drop_none(after.model_dump(mode="json")), **expiry_index_keys(after)},
         }
         return {"Put": conditioned_on_version(put, before.version)}
 
@@ -426,6 +446,62 @@ def _claim_on_new_record(items: list[dict[str, Any]], location: dict[str, str], 
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             return index
     return None
+
+
+class DynamoExpiryIndex:
+    """The expiry job's reads: balances by the day it next has work for them (GSI3, keys only), one
+    partition per day and shard; and the job's watermark (the last day whose partitions were handed out)."""
+
+    WATERMARK_KEY = {"PK": "JOB#points_expiry", "SK": "WATERMARK"}
+    shards = EXPIRY_SHARDS
+
+    def __init__(self, table, page_size: int = 100):
+        self._table = table
+        self._client = table.meta.client
+        self._page_size = page_size
+
+    def due_members(self, day: date, shard: int, after: str | None = None) -> Iterator[tuple[str, str]]:
+        """(member_id, position) of the balances in the (day, shard) partition, in member id order,
+        starting after `after` (a position this returned). A page at a time: stopping early reads no
+        further."""
+        partition = expiry_partition(day, shard)
+        query: dict[str, Any] = {
+            "IndexName": EXPIRY_INDEX,
+            "KeyConditionExpression": Key("GSI3PK").eq(partition),
+            "Limit": self._page_size,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = self._start_key(after, partition)
+        while True:
+            response = self._table.query(**query)
+            for item in response["Items"]:
+                key = {name: item[name] for name in ("PK", "SK", "GSI3PK", "GSI3SK")}
+                yield item["GSI3SK"], encode_cursor(key)
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    @staticmethod
+    def _start_key(position: str, partition: str) -> dict[str, str]:
+        key = decode_cursor(position)
+        if set(key) != {"PK", "SK", "GSI3PK", "GSI3SK"} or key["GSI3PK"] != partition:
+            raise InvalidInput("this position does not belong to this expiry partition", field="cursor")
+        return key
+
+    def dispatched_through(self) -> date | None:
+        item = self._table.get_item(Key=self.WATERMARK_KEY, ConsistentRead=True).get("Item")
+        return date.fromisoformat(item["dispatched_through"]) if item else None
+
+    def set_dispatched_through(self, day: date) -> None:
+        try:
+            self._table.put_item(
+                Item={**self.WATERMARK_KEY, "entity": "job_watermark", "dispatched_through": day.isoformat()},
+                ConditionExpression="attribute_not_exists(PK) OR #d <= :day",
+                ExpressionAttributeNames={"#d": "dispatched_through"},
+                ExpressionAttributeValues={":day": day.isoformat()},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # another run already moved it further
 
 
 def _returned_or_stale(claim: IdempotencyClaim | None):

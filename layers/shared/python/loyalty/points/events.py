@@ -1,7 +1,7 @@
 """Events of the points capability (source loyalty.points)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -89,3 +89,22 @@ class PointsPaymentReleased(PointsEvent):
     order_id: str
     points: int
     reason: str = Field(description="voided or expired")
+
+
+class PointsExpired(PointsEvent):
+    """Points whose expiry month ended left the member's available balance (one ledger entry of type
+    expiry). `origins` says which earning stores' points expired, for settlement between stores."""
+
+    points: int = Field(description="Points that expired (positive)")
+    months: list[str] = Field(description="The expiry months (YYYY-MM) that ended, oldest first")
+    origins: dict[str, int] = Field(description="Earning store -> points of it that expired; '*' is points "
+                                                "earned outside any store")
+
+
+class PointsExpiringSoon(PointsEvent):
+    """A member's points expire in the coming days (the program's expiry_notice_days): one notice per
+    member and expiry month, for marketing to act on."""
+
+    month: str = Field(description="The expiry month, YYYY-MM")
+    expires_on: date = Field(description="The last day the points can be used, in the program's time zone")
+    points: int = Field(description="Points that expire then, as the balance stands when the notice goes out")

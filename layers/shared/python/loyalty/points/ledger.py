@@ -19,7 +19,7 @@ from loyalty.points.errors import InsufficientPoints, MemberInDebt
 from loyalty.kernel.ids import new_id
 from loyalty.points.program import DebtPolicy, ProgramRules
 
-EXPIRING_SOON_DAYS = 90
+EXPIRING_MONTHS_SHOWN = 6  # the balance read's `expiring`: the next this many month-ends that hold points
 
 
 class EntryType(str, Enum):
@@ -92,22 +92,33 @@ class PointsBalance(BaseModel):
     version: int = Field(default=0, description="0 while nothing is stored; each write adds one")
     ledger_seq: int = 0
     updated_at: datetime | None = None
+    expiry_noticed: list[str] = Field(
+        default_factory=list, description="Expiry months (YYYY-MM) whose PointsExpiringSoon notice went out; "
+                                          "kept until the month ends")
+    expiry_check_on: date | None = Field(
+        default=None, description="The day the expiry job next has work for this member: the day after its "
+                                  "soonest month ends, or the day a month's notice is due if that is earlier; "
+                                  "None when no points expire. The repository indexes the balance by it")
 
     def summary(self) -> dict:
         return {"available": self.available, "pending": self.pending, "debt": self.debt, "reserved": self.reserved}
 
+    def expiring(self, today: date, months: int = EXPIRING_MONTHS_SHOWN) -> list[dict]:
+        """What expires next: points per month for the next `months` month-ends that hold any."""
+        live = [(month, points) for month, points in sorted(self.buckets.items())
+                if points > 0 and month_end(month) >= today]
+        return [{"month": month, "expires_on": month_end(month).isoformat(), "points": points}
+                for month, points in live[:months]]
+
     def view(self, today: date) -> dict:
-        horizon = today + timedelta(days=EXPIRING_SOON_DAYS)
-        soon = [{"expires_on": month_end(month).isoformat(), "points": points}
-                for month, points in sorted(self.buckets.items()) if points > 0 and month_end(month) <= horizon]
         view = {"member_id": self.member_id, **self.summary(), "lifetime_earned": self.lifetime_earned,
-                "expiring_soon": soon}
+                "expiring": self.expiring(today)}
         if self.updated_at is not None:
             view["updated_at"] = self.updated_at.isoformat()
         return view
 
 
-def expiry_month(earned_on: date, months: int) -> str:
+def expiry_month(earned_on: date, months: int) -> str:  # the rolling_months policy; see ProgramRules.expiry_month
     """Points earned in a month expire at the end of the Nth month after it."""
     index = earned_on.year * 12 + earned_on.month - 1 + months
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
@@ -140,8 +151,8 @@ Taken = SpentPoints  # where spent or held points came from: expiry months and e
 class BalanceDraft:
     """A balance being changed: apply operations, then take `balance` and `entries` to the writer.
 
-    Points whose expiry month has ended are expired first (lazily, by the next write), so the bucket
-    map holds only live months and stays bounded."""
+    Points whose expiry month has ended are expired first (by the member's next write, or by the daily
+    expiry job, whichever comes first), so the bucket map holds only live months and stays bounded."""
 
     def __init__(self, balance: PointsBalance, *, rules: ProgramRules, now: datetime,
                  new_entry_id: Callable[[], str] = lambda: new_id("led")):
@@ -153,6 +164,7 @@ class BalanceDraft:
         self._new_entry_id = new_entry_id
         self._zone = rules.zone()
         self.today = now.astimezone(self._zone).date()
+        self.expired: dict[str, int] = {}  # month -> points this draft expired
         unknown = max(self.balance.available, 0) - sum(self.balance.origins.values())
         if unknown > 0:  # balances written before origins were kept: their points count as the chain's
             self.balance.origins[CHAIN_ORIGIN] = self.balance.origins.get(CHAIN_ORIGIN, 0) + unknown
@@ -284,23 +296,53 @@ class BalanceDraft:
         return Taken(points=points, months=months, origins=origins)
 
     def _put_back(self, taken: Taken) -> None:
-        if self._rules.expiry_months is not None:
+        if self._rules.points_expire:
             for month, n in taken.months.items():
                 self.balance.buckets[month] = self.balance.buckets.get(month, 0) + n
         for store, n in taken.origins.items():
             self.balance.origins[store] = self.balance.origins.get(store, 0) + n
         self._expire_due()  # a month that ended while the points were away expires now
 
+    # -- expiry notices ---------------------------------------------------------------------------
+    def announce_expiring(self) -> dict[str, int]:
+        """Months (with their points) that expire within the rules' notice days and were not announced
+        yet; they are marked announced, so each (member, month) is announced once. Empty when the rules
+        send no notices."""
+        days = self._rules.expiry_notice_days
+        if days <= 0:
+            return {}
+        horizon = self.today + timedelta(days=days)
+        due = {month: points for month, points in sorted(self.balance.buckets.items())
+               if points > 0 and self.today <= month_end(month) <= horizon
+               and month not in self.balance.expiry_noticed}
+        self.balance.expiry_noticed = sorted({*self.balance.expiry_noticed, *due})
+        return due
+
     def finish(self) -> PointsBalance:
         self.balance.version = self.before.version + 1
         self.balance.updated_at = self._now
+        self.balance.expiry_noticed = [m for m in self.balance.expiry_noticed if month_end(m) >= self.today]
+        self.balance.expiry_check_on = self._next_expiry_check()
         return self.balance
+
+    def _next_expiry_check(self) -> date | None:
+        """The day the expiry job must next look at this balance: the day after its soonest month ends,
+        or the notice day of its soonest month not yet announced when that comes first. Never before
+        tomorrow: today's run may be over (a notice due already goes out tomorrow, a little late)."""
+        live = sorted(month for month, points in self.balance.buckets.items() if points > 0)
+        if not live:
+            return None
+        check = month_end(live[0]) + timedelta(days=1)
+        days = self._rules.expiry_notice_days
+        if days > 0:
+            unannounced = next((m for m in live if m not in self.balance.expiry_noticed), None)
+            if unannounced is not None:
+                check = min(check, month_end(unannounced) - timedelta(days=days))
+        return max(check, self.today + timedelta(days=1))
 
     # -- internals ------------------------------------------------------------------------------
     def _expiry_month(self, earned_at: datetime) -> str | None:
-        if self._rules.expiry_months is None:
-            return None
-        return expiry_month(earned_at.astimezone(self._zone).date(), self._rules.expiry_months)
+        return self._rules.expiry_month(earned_at.astimezone(self._zone).date())
 
     def _expire_due(self) -> None:
         """One entry for every month that has ended (however long the member was away)."""
@@ -312,6 +354,8 @@ class BalanceDraft:
             for month in due:
                 del self.balance.buckets[month]
             return
+        for month in due:
+            self.expired[month] = self.expired.get(month, 0) + self.balance.buckets[month]
         last = due[-1]
         ends = datetime.combine(month_end(last), time(23, 59, 59), tzinfo=self._zone)
         months = last if len(due) == 1 else f"{due[0]} to {last}"

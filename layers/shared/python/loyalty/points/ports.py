@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
@@ -188,3 +188,33 @@ class PointsPaymentRecord(BaseModel):
     refunded_points: int = 0
     version: int = 1
 
+
+# -- the expiry job ---------------------------------------------------------------------------------------
+class ExpiryTask(BaseModel):
+    """One unit of the expiry job's work: the balances in one (day, shard) partition of the expiry index,
+    from after `after` (a position the index returned) when a worker ran out of time and handed the rest on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    day: date
+    shard: int = Field(ge=0, le=255)
+    after: str | None = Field(default=None, min_length=1, max_length=2048)
+
+
+class ExpiryIndex(Protocol):
+    shards: int  # partitions per day
+
+    def due_members(self, day: date, shard: int, after: str | None = None) -> Iterator[tuple[str, str]]:
+        """(member_id, position) of the balances the expiry job has work for on `day`, in `shard`, in a
+        stable order, after `after`. Raises InvalidInput when `after` is not a position of this partition."""
+
+    def dispatched_through(self) -> date | None:
+        """The last day whose partitions were handed out; None before the first run."""
+
+    def set_dispatched_through(self, day: date) -> None:
+        """Move the watermark forward (never back)."""
+
+
+class ExpiryWork(Protocol):
+    def send(self, tasks: list[ExpiryTask]) -> None:
+        """Queue the tasks for the expiry workers (all of them, or raise)."""

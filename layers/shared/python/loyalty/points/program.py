@@ -23,6 +23,12 @@ Factor = Annotated[DecimalNumber, Field(ge=0, le=20, max_digits=8, decimal_place
 
 MAX_LATE_POSTING_DAYS = 90  # the longest an offline purchase or activity may be posted late
 
+class ExpiryPolicy(str, Enum):
+    ROLLING_MONTHS = "rolling_months"  # points earned in a month expire at the end of the Nth month after it
+    END_OF_NEXT_YEAR = "end_of_next_year"  # points earned any day of a year expire on 31 December of the next
+    NEVER = "never"
+
+
 class DebtPolicy(str, Enum):
     DEBT = "debt"  # a claw-back the balance cannot cover is recorded as debt; available never goes below 0
     NEGATIVE_BALANCE = "negative_balance"  # the available balance itself goes below 0
@@ -97,8 +103,17 @@ class ProgramRulesInput(StrictModel):
                                     description="How late an offline purchase may be posted")
     clock_skew_minutes: StrictInt = Field(default=5, ge=0, le=60, description="How far in the future occurred_at may be")
     activation_delay_days: StrictInt = Field(default=0, ge=0, le=90, description="Return window before points are available")
+    expiry_policy: ExpiryPolicy = Field(
+        default=ExpiryPolicy.ROLLING_MONTHS,
+        description="rolling_months: points earned in a month expire at the end of the expiry_months-th month after "
+                    "it; end_of_next_year: on 31 December of the year after earning; never. Days end in `timezone`. "
+                    "A change applies to points earned from then on")
     expiry_months: StrictInt | None = Field(default=24, ge=1, le=120,
-                                      description="Points expire at the end of the Nth month after earning; null: never")
+                                      description="For rolling_months: how many months after the month of earning "
+                                                  "points expire; null means never (any other policy stores null)")
+    expiry_notice_days: StrictInt = Field(default=30, ge=0, le=180,
+                                          description="PointsExpiringSoon.v1 goes out this many days before points "
+                                                      "expire; 0: no notices")
     debt_policy: DebtPolicy = DebtPolicy.DEBT
     points_per_currency_unit: StrictInt = Field(
         default=100, ge=1, le=1_000_000,
@@ -118,6 +133,25 @@ class ProgramRulesInput(StrictModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a known IANA time zone") from None
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expiry_of_older_documents(cls, data):
+        """Rules stored before `expiry_policy` existed said "never" with `expiry_months: null`."""
+        if isinstance(data, dict) and "expiry_policy" not in data and "expiry_months" in data \
+                and data["expiry_months"] is None:
+            return {**data, "expiry_policy": ExpiryPolicy.NEVER.value}
+        return data
+
+    @model_validator(mode="after")
+    def _one_expiry_meaning(self):
+        """`expiry_months` counts only for rolling_months, and null there still means never: the stored
+        document says each policy one way."""
+        if self.expiry_policy == ExpiryPolicy.ROLLING_MONTHS and self.expiry_months is None:
+            self.expiry_policy = ExpiryPolicy.NEVER
+        if self.expiry_policy != ExpiryPolicy.ROLLING_MONTHS:
+            self.expiry_months = None
+        return self
 
     @field_validator("tier_multipliers")
     @classmethod
@@ -147,6 +181,21 @@ class ProgramRules(ProgramRulesInput):
         """What `points` are worth in the program's currency."""
         return (Decimal(points) / Decimal(self.points_per_currency_unit)).quantize(Decimal("0.0001")).normalize()
 
+    @property
+    def points_expire(self) -> bool:
+        return self.expiry_policy != ExpiryPolicy.NEVER and not (
+            self.expiry_policy == ExpiryPolicy.ROLLING_MONTHS and self.expiry_months is None)
+
+    def expiry_month(self, earned_on: date) -> str | None:
+        """The month (YYYY-MM) at whose end points earned on `earned_on` (a date in the program's zone)
+        expire; None when they never do."""
+        if not self.points_expire:
+            return None
+        if self.expiry_policy == ExpiryPolicy.END_OF_NEXT_YEAR:
+            return f"{earned_on.year + 1:04d}-12"
+        index = earned_on.year * 12 + earned_on.month - 1 + self.expiry_months
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
     def view(self) -> dict:
         return self.model_dump(mode="json")
 
@@ -171,7 +220,9 @@ def default_rules() -> ProgramRules:
         referral_bonus=200,
         late_purchase_days=7,
         activation_delay_days=0,
+        expiry_policy=ExpiryPolicy.ROLLING_MONTHS,
         expiry_months=24,
+        expiry_notice_days=30,
         version=0,
     )
 

@@ -19,14 +19,17 @@ class BalanceSummary(Result):
 
 
 class ExpiringPoints(Result):
-    expires_on: date
+    month: str = Field(description="The expiry month, YYYY-MM")
+    expires_on: date = Field(description="Its last day, in the program's time zone: the points are gone the day after")
     points: int
 
 
 class PointsView(BalanceSummary):
     member_id: str
     lifetime_earned: int
-    expiring_soon: list[ExpiringPoints]
+    expiring: list[ExpiringPoints] = Field(
+        description="What expires next, soonest first: points per month for the next (at most 6) month-ends "
+                    "that hold any. Spending takes the soonest-expiring points first")
     updated_at: IsoDateTime | None = None
 
 
@@ -146,3 +149,32 @@ class ActivationRun(Result):
     skipped: int
     failed: int
     complete: bool
+
+
+class MemberExpiry(Result):
+    """What the expiry job did for one member."""
+
+    member_id: str
+    expired: int = Field(description="Points that expired")
+    months: list[str] = Field(description="The expiry months that ended")
+    announced: list[str] = Field(description="Expiry months announced (PointsExpiringSoon.v1)")
+    expiry_check_on: date | None = Field(description="The day the job next has work for this member")
+    balance: BalanceSummary
+
+
+class ExpiryDispatch(Result):
+    days: list[date] = Field(description="The days whose partitions were handed to the workers")
+    tasks: int
+
+
+class ExpiryRun(Result):
+    day: date
+    shard: int
+    members: int = Field(description="Balances read from the partition")
+    expired_members: int
+    expired_points: int
+    notices: int
+    unchanged: int = Field(description="Nothing to do (already done, or moved on since the index was read)")
+    failed: int = Field(description="Members whose balance kept changing underneath: the task runs again")
+    continued: bool = Field(description="Out of time: the rest of the partition was handed to another task")
+    incomplete: bool = Field(default=False, description="Stopped without handing the rest on: the task runs again")

@@ -30,7 +30,7 @@ from loyalty.points.ports import (
     CounterIncrement, PendingLot, PointsPaymentRecord, PointsRepository, ProgramRulesRepository, PurchaseRecord,
     ShouldContinue, Snapshot, WritePlan,
 )
-from loyalty.points.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput
+from loyalty.points.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput, default_rules
 from loyalty.points.results import (
     ActivationRun, ActivityResult, AdjustmentResult, BalanceSummary, BonusResult, LedgerPage, LinePoints,
     PointsBreakdown, PointsView, PurchaseResult, ReturnResult,
@@ -392,19 +392,25 @@ class PointsActivation:
 
 
 class PointsQueries:
-    def __init__(self, repo: PointsRepository, clock: Clock):
+    def __init__(self, repo: PointsRepository, clock: Clock, rules: ProgramRulesRepository | None = None):
         self._repo = repo
         self._clock = clock
+        self._rules = rules
 
     def balance(self, member_id: str, client: ClientIdentity) -> PointsView:
-        """One GetItem whatever the member's history (a second only for a member with no points yet)."""
+        """One GetItem whatever the member's history (a second only for a member with no points yet).
+
+        The balance as of now: points whose month has ended are left out even before the expiry job or
+        the member's next write records their expiry (in memory only; nothing is written)."""
         client.require(Scope.POINTS_READ)
         balance = self._repo.get_balance(member_id)
         if balance is None:
             if not self._repo.member_exists(member_id):
                 raise MemberNotFound(f"member {member_id} does not exist")
             balance = PointsBalance(member_id=member_id)
-        return PointsView.model_validate(balance.view(self._clock.now().astimezone(timezone.utc).date()))
+        rules = self._rules.current() if self._rules is not None else default_rules()
+        as_of_now = BalanceDraft(balance, rules=rules, now=self._clock.now())
+        return PointsView.model_validate(as_of_now.balance.view(as_of_now.today))
 
     def ledger(self, member_id: str, client: ClientIdentity, *, limit: int = 20, cursor: str | None = None) -> LedgerPage:
         client.require(Scope.POINTS_READ)
