@@ -358,3 +358,51 @@ def test_points_given_back_after_their_month_ended_expire_at_once():
 def test_balances_stored_before_origins_were_kept_count_their_points_as_the_chains():
     d = draft(PointsBalance(member_id="m", available=120, buckets={"2028-10": 120}))
     assert d.balance.origins == {"*": 120}
+
+
+def test_a_release_after_a_return_made_debt_repays_the_debt_first():
+    d = draft()
+    earn_at(d, 100, "SH-JINGAN", NOW)
+    held = d.reserve(100, reference=Reference(kind="points_payment", id="P-1"), reason="hold", store_id=None)
+    claw(d, 50)  # the order the points came from is returned while they are held: nothing available to take
+    assert (d.balance.available, d.balance.debt) == (0, 50)
+    made_available = d.release(held, reference=Reference(kind="points_payment", id="P-1"), reason="void",
+                               store_id=None)
+    assert made_available == 50
+    assert (d.balance.available, d.balance.debt, d.balance.reserved) == (50, 0, 0)
+    assert [e.type for e in d.entries[-2:]] == [EntryType.RELEASE, EntryType.DEBT_REPAYMENT]
+    assert_spending_explained(d.balance, d.entries)
+
+
+def test_points_given_back_that_expire_on_the_way_repay_no_debt_they_cannot_cover():
+    rules = RULES.model_copy(update={"expiry_months": 1})
+    d = draft(rules=rules)
+    earn_at(d, 150, "SH-JINGAN", NOW)
+    taken = d.spend(150, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    claw(d, 50)
+    later = BalanceDraft(d.finish(), rules=rules, now=NOW + timedelta(days=70))
+    later.give_back(taken, entry_type=EntryType.REDEMPTION_CANCEL, reference=SPEND, reason="cancel", store_id=None)
+    assert (later.balance.available, later.balance.debt) == (0, 50)  # all 150 expired: the debt stays
+    assert [e.type for e in later.entries] == [EntryType.REDEMPTION_CANCEL, EntryType.EXPIRY]
+    assert_spending_explained(later.balance, d.entries + later.entries)
+
+
+@pytest.mark.parametrize("give", ["give_back", "release"])
+def test_below_zero_points_coming_back_fill_the_hole_before_months_and_stores(give):
+    rules = RULES.model_copy(update={"debt_policy": DebtPolicy.NEGATIVE_BALANCE})
+    d = draft(rules=rules)
+    earn_at(d, 100, "SH-JINGAN", NOW)
+    ref = Reference(kind="points_payment", id="P-1")
+    if give == "release":
+        taken = d.reserve(100, reference=ref, reason="hold", store_id=None)
+    else:
+        taken = d.spend(100, entry_type=EntryType.REDEMPTION, reference=SPEND, reason="gift", store_id=None)
+    claw(d, 50)
+    assert d.balance.available == -50
+    if give == "release":
+        d.release(taken, reference=ref, reason="void", store_id=None)
+    else:
+        d.give_back(taken, entry_type=EntryType.REDEMPTION_CANCEL, reference=SPEND, reason="cancel", store_id=None)
+    assert d.balance.available == 50
+    assert d.balance.origins == {"SH-JINGAN": 50} and sum(d.balance.buckets.values()) == 50
+    assert_spending_explained(d.balance, d.entries)

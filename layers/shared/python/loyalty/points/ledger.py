@@ -261,22 +261,26 @@ class BalanceDraft:
                     occurred_at=self._now, store_id=store_id, rebucket=False,
                     origins={store: -n for store, n in taken.origins.items()})
 
-    def release(self, taken: Taken, *, reference: Reference, reason: str, store_id: str | None) -> None:
-        """The held points go back where they came from (a void, or a reservation that timed out)."""
+    def release(self, taken: Taken, *, reference: Reference, reason: str, store_id: str | None) -> int:
+        """The held points go back where they came from (a void, or a reservation that timed out); debt
+        from a return made while they were held is repaid first. Returns the points made available."""
+        before = self.balance.available
         self._entry(EntryType.RELEASE, reserved_change=-taken.points, available_change=taken.points,
                     reference=reference, reason=reason, occurred_at=self._now, store_id=store_id, rebucket=False)
-        self._put_back(taken)
+        self._put_back(taken, before)
+        self._repay_debt_from_returned(taken, reference=reference, store_id=store_id)
+        return self.balance.available - before
 
     def give_back(self, taken: Taken, *, entry_type: EntryType, reference: Reference, reason: str,
                   store_id: str | None) -> int:
         """Spent points come back (a cancelled redemption, a refund of points paid): into the months and
         stores they were taken from; debt is repaid first. Returns the points made available."""
+        before = self.balance.available
         self._entry(entry_type, available_change=taken.points, reference=reference, reason=reason,
                     occurred_at=self._now, store_id=store_id, rebucket=False, origins=dict(taken.origins))
-        self._put_back(taken)
-        repaid = self._repay_debt(taken.points, pending=False, reference=reference, occurred_at=self._now,
-                                  store_id=store_id, month=None)
-        return taken.points - repaid
+        self._put_back(taken, before)
+        self._repay_debt_from_returned(taken, reference=reference, store_id=store_id)
+        return self.balance.available - before
 
     def _require_spendable(self, points: int) -> None:
         if points <= 0:
@@ -295,12 +299,18 @@ class BalanceDraft:
         origins = _take_in_proportion(self.balance.origins, points)
         return Taken(points=points, months=months, origins=origins)
 
-    def _put_back(self, taken: Taken) -> None:
+    def _put_back(self, taken: Taken, available_before: int) -> None:
         if self._rules.points_expire:
             for month, n in taken.months.items():
                 self.balance.buckets[month] = self.balance.buckets.get(month, 0) + n
         for store, n in taken.origins.items():
             self.balance.origins[store] = self.balance.origins.get(store, 0) + n
+        # Below zero (the negative-balance policy), part of what came back only filled the hole: the
+        # months and stores keep summing to the positive part of available.
+        covered = max(available_before, 0) + taken.points - max(self.balance.available, 0)
+        if covered > 0:
+            _take_in_order(self.balance.buckets, covered)
+            _take_in_proportion(self.balance.origins, covered)
         self._expire_due()  # a month that ended while the points were away expires now
 
     # -- expiry notices ---------------------------------------------------------------------------
@@ -317,6 +327,12 @@ class BalanceDraft:
                and month not in self.balance.expiry_noticed}
         self.balance.expiry_noticed = sorted({*self.balance.expiry_noticed, *due})
         return due
+
+    def _repay_debt_from_returned(self, taken: Taken, *, reference: Reference, store_id: str | None) -> None:
+        """Debt is repaid out of points that came back, as far as they are still available (some may
+        have expired on the way back)."""
+        self._repay_debt(min(taken.points, max(self.balance.available, 0)), pending=False, reference=reference,
+                         occurred_at=self._now, store_id=store_id, month=None)
 
     def finish(self) -> PointsBalance:
         self.balance.version = self.before.version + 1
