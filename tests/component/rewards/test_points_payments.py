@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 
+import points
 import redemption
-from tests.component.points.conftest import set_rules
+from tests.component.points.conftest import call, enroll, purchase_body, set_rules
 from tests.component.rewards.test_redemptions import points_of, send
 
 PAY = "/v1/members/{member_id}/points-payments"
@@ -79,6 +80,22 @@ def test_the_sweep_releases_a_reservation_left_alone_and_only_that(services, ctx
     assert act(ctx, CAPTURE, rich_member, "P-new")[1]["status"] == "captured"
     clock.advance(hours=1)
     assert services.points_payments.release_expired()["released"] == 0
+
+
+def test_a_void_after_a_return_made_debt_repays_the_debt_before_the_points_stay_available(services, ctx, clock):
+    member_id = enroll(services)
+    bought = purchase_body("O-earned", occurred_at=clock.now())  # 100 points
+    assert call(points, ctx, "POST", "/v1/members/{member_id}/purchases", member_id=member_id, body=bought)[0] == 201
+    assert reserve(ctx, member_id, points=100, total="300.00", order_id="O-paying")[0] == 201
+    status, returned = call(points, ctx, "POST", "/v1/members/{member_id}/returns", member_id=member_id, body={
+        "return_id": "RT-1", "order_id": "O-earned", "store_id": "SH-JINGAN", "returning_store_id": "SH-JINGAN",
+        "occurred_at": clock.now().isoformat(), "whole_order": True})
+    assert status == 201, returned
+    assert points_of(services, member_id) == {"available": 0, "pending": 0, "debt": 100, "reserved": 100}
+    status, voided = act(ctx, VOID, member_id)
+    assert status == 200 and voided["balance"] == {"available": 0, "pending": 0, "debt": 0, "reserved": 0}
+    entries, _ = services.points_repository.ledger_page(member_id, 2, None)
+    assert [e.type.value for e in entries] == ["debt_repayment", "release"]
 
 
 def test_an_unknown_payment_is_404(services, ctx, rich_member):
