@@ -106,3 +106,41 @@ def test_pos_may_not_post_a_purchase_for_another_store(platform, phone):
                              json=purchase_body(f"Y-{phone}", Decimal("10")))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "STORE_NOT_ALLOWED"
+
+
+def test_reviews_sent_at_once_are_counted_exactly_to_the_day_and_month_caps(platform, phone):
+    """The default rules cap reviews at 3 a day and 10 a month, counted in one item per member, type
+    and month. 5 reviews for each of 4 local days go out together, over several containers: each day
+    earns at most 3 and the month at most 10, whatever order the transactions land in."""
+    member_id = enroll(platform, phone)
+    shanghai = timezone(timedelta(hours=8))
+    now = datetime.now(shanghai) - timedelta(minutes=1)
+    sends = [(f"REV-{phone}-{d}-{i}", now - timedelta(days=d)) for d in range(4) for i in range(5)]
+
+    def send(review):
+        activity_id, at = review
+        for _ in range(20):
+            response = platform.call("POST", f"/v1/members/{member_id}/activities", json={
+                "activity_id": activity_id, "type": "review", "store_id": "SH-JINGAN", "occurred_at": at.isoformat()})
+            code = response.json().get("error", {}).get("code") if response.status_code >= 400 else None
+            if code not in RETRYABLE:
+                return at.date(), response
+        return at.date(), response
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, sends))
+
+    assert {r.status_code for _, r in answers} <= {201, 422}, [r.text for _, r in answers]
+    assert {r.json()["error"]["code"] for _, r in answers if r.status_code == 422} <= {"ACTIVITY_CAP_REACHED"}
+    earned_by_day = defaultdict(int)
+    for day, response in answers:
+        earned_by_day[day] += response.status_code == 201
+    by_month = defaultdict(list)
+    for day in earned_by_day:
+        by_month[day.strftime("%Y-%m")].append(day)
+    for month, days in by_month.items():
+        # Each day is full (3) unless the month filled first; the month holds exactly min(10, 3 per day).
+        assert sum(earned_by_day[d] for d in days) == min(10, 3 * len(days)), (month, dict(earned_by_day))
+        assert all(earned_by_day[d] <= 3 for d in days)
+    balance = platform.call("GET", f"/v1/members/{member_id}/points").json()
+    assert balance["available"] == 20 * sum(earned_by_day.values())

@@ -75,6 +75,41 @@ def test_daily_and_monthly_caps_both_hold(services, member, ctx, clock):
     assert results == [201, 201, 422, 201, 422]
 
 
+@pytest.mark.parametrize("cap, earlier", [
+    ({"daily_cap": 2}, [0, 0]),  # the race fills the day
+    ({"monthly_cap": 2}, [0, -2]),  # ...or the month, from another day
+    ({"daily_cap": 2, "monthly_cap": 3}, [0, -1, -2]),  # ...or the month, with the day's cap not reached
+])
+def test_a_cap_filled_while_an_activity_is_drafted_refuses_it(services, member, clock, cap, earlier):
+    """Another activity of the type commits between this one's read and write, taking the last place
+    under the cap: this one is read again and refused, and the type is counted exactly to its cap."""
+    set_rules(services, late_purchase_days=30, activities={"review": {"points": 20, **cap}})
+    service, repo = services.points_service, services.points_repository
+    earn = lambda aid, days_ago: service.earn_activity(  # noqa: E731
+        member, activity_id=aid, activity_type="review", occurred_at=clock.now() + timedelta(days=days_ago))
+    for i, days_ago in enumerate(earlier[:-1]):
+        assert earn(f"R-{i}", days_ago).created
+    real_commit, raced = repo.commit, []
+
+    def commit_after_another(plan):
+        if not raced:
+            raced.append(None)
+            raced[0] = earn("R-RACE", earlier[-1])  # runs to completion first
+        return real_commit(plan)
+
+    repo.commit = commit_after_another
+    try:
+        with pytest.raises(ActivityCapReached):
+            earn("R-LATE", 0)
+    finally:
+        repo.commit = real_commit
+    assert raced[0].created
+    balance = services.points_queries.balance(member, _pos())
+    assert balance.available == 20 * len(earlier)
+    page = services.points_queries.ledger(member, _pos())
+    assert "R-LATE" not in [e.reference.id for e in page.items]
+
+
 def test_an_unknown_activity_type_is_a_400(services, member, ctx, clock):
     status, result = activity(ctx, member, "X-1", "karaoke", clock.now())
     assert status == 400 and result["error"]["code"] == "UNKNOWN_ACTIVITY_TYPE"
@@ -111,9 +146,7 @@ def test_cap_counters_outlive_the_longest_late_posting_window_the_rules_allow(se
     from loyalty.points.program import MAX_LATE_POSTING_DAYS
 
     assert activity(ctx, member, "REV-1", "review", clock.now())[0] == 201
-    day = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#DAY#2026-11-18"})["Item"]
-    month = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#MONTH#2026-11"})["Item"]
-    day_end = datetime.combine(date(2026, 11, 18), datetime.min.time(), tzinfo=timezone.utc)
+    counter = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#2026-11"})["Item"]
     month_end = datetime.combine(date(2026, 11, 30), datetime.min.time(), tzinfo=timezone.utc)
-    assert int(day["expires_at"]) >= (day_end + timedelta(days=MAX_LATE_POSTING_DAYS)).timestamp()
-    assert int(month["expires_at"]) >= (month_end + timedelta(days=MAX_LATE_POSTING_DAYS)).timestamp()
+    assert int(counter["expires_at"]) >= (month_end + timedelta(days=MAX_LATE_POSTING_DAYS)).timestamp()
+    assert (counter["month_count"], counter["d18"]) == (1, 1)

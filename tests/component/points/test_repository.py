@@ -61,11 +61,51 @@ def test_the_purchase_item_refuses_returning_more_units_than_remain(services, re
 
 
 def test_an_activity_counter_refuses_once_full(services, repo, member, clock):
-    counter = CounterIncrement("check_in", "day", "2026-11-18", cap=1, keep_until=date(2027, 2, 18))
-    repo.commit(credit_plan(services, repo.load(member), clock, counters=[counter]))
-    with pytest.raises(ActivityCapReached):
-        repo.commit(credit_plan(services, repo.load(member), clock, counters=[counter]))
+    counter = CounterIncrement("check_in", date(2026, 11, 18), daily_cap=1, monthly_cap=None,
+                               keep_until=date(2027, 2, 18))
+    repo.commit(credit_plan(services, repo.load(member), clock, counter=counter))
+    with pytest.raises(ActivityCapReached) as refused:
+        repo.commit(credit_plan(services, repo.load(member), clock, counter=counter))
+    assert refused.value.details == {"type": "check_in", "cap": 1, "per": "day"}
     assert repo.get_balance(member).available == 10
+
+
+def test_one_counter_item_holds_the_month_and_each_day(services, repo, member, clock):
+    """Day and month counts of a type live in one item per local month: one item written, not two."""
+    def count(day: int):
+        counter = CounterIncrement("review", date(2026, 11, day), daily_cap=2, monthly_cap=3,
+                                   keep_until=date(2027, 3, 1))
+        repo.commit(credit_plan(services, repo.load(member), clock, counter=counter))
+
+    count(17)
+    count(18)
+    count(18)
+    with pytest.raises(ActivityCapReached) as day_full:
+        count(18)  # the day's cap (2) and the month's (3) are both reached: the day's is named
+    assert day_full.value.details == {"type": "review", "cap": 2, "per": "day"}
+    with pytest.raises(ActivityCapReached) as month_full:
+        count(19)  # a new day, but the month is full
+    assert month_full.value.details == {"type": "review", "cap": 3, "per": "month"}
+
+    item = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#review#2026-11"})["Item"]
+    assert (item["month_count"], item["d17"], item["d18"], "d19" in item) == (3, 1, 2, False)
+    assert item["entity"] == "activity_counter"
+    assert [i["SK"] for i in services.table.scan()["Items"] if i["SK"].startswith("ACTIVITY#")] == \
+        ["ACTIVITY#review#2026-11"]
+    assert repo.get_balance(member).available == 30
+
+
+def test_the_next_month_has_a_counter_of_its_own(services, repo, member, clock):
+    def count(day: date):
+        counter = CounterIncrement("survey", day, daily_cap=None, monthly_cap=1, keep_until=date(2027, 3, 1))
+        repo.commit(credit_plan(services, repo.load(member), clock, counter=counter))
+
+    count(date(2026, 11, 30))
+    with pytest.raises(ActivityCapReached):
+        count(date(2026, 11, 1))
+    count(date(2026, 12, 1))
+    item = services.table.get_item(Key={"PK": f"MEMBER#{member}", "SK": "ACTIVITY#survey#2026-11"})["Item"]
+    assert item["month_count"] == 1 and not [k for k in item if k.startswith("d") and k[1:].isdigit()]
 
 
 def test_a_claim_makes_the_write_happen_once(services, repo, member, clock):

@@ -87,7 +87,15 @@ def lot_key(member_id: str, lot_id: str) -> dict[str, str]:
 
 
 def counter_key(member_id: str, counter: CounterIncrement) -> dict[str, str]:
-    return {"PK": member_pk(member_id), "SK": f"ACTIVITY#{counter.activity_type}#{counter.per.upper()}#{counter.period}"}
+    """One item per member, activity type and local month: the month's count and each day's."""
+    return {"PK": member_pk(member_id), "SK": f"ACTIVITY#{counter.activity_type}#{counter.day:%Y-%m}"}
+
+
+MONTH_COUNT = "month_count"
+
+
+def day_count_attribute(day: date) -> str:
+    return f"d{day.day:02d}"  # d01..d31 on the month's counter item
 
 
 def activation_partition(day: date, shard: int) -> str:
@@ -294,9 +302,9 @@ class DynamoPointsRepository:
         if plan.lot_activated is not None:
             failures[len(items)] = stale
             items.append(self._change_lot(plan.lot_activated, 0))
-        for counter in plan.counters:
-            failures[len(items)] = _cap_reached(counter)
-            items.append(self._count(member_id, counter))
+        if plan.counter is not None:
+            failures[len(items)] = _cap_reached(plan.counter)
+            items.append(self._count(member_id, plan.counter))
         if plan.new_payment is not None:
             items.append(self._put_new(self._payment_item(plan.new_payment)))
         if plan.payment_change is not None:
@@ -419,14 +427,27 @@ class DynamoPointsRepository:
         return {"Update": {"TableName": self._name, "Key": key, "UpdateExpression": "SET #p = :left", **guard}}
 
     def _count(self, member_id: str, counter: CounterIncrement) -> dict[str, Any]:
+        """ADD one to the month's count and the day's (those with a cap) in one item, conditioned on
+        each being under its cap: the transaction holds both caps exactly, whatever runs beside it."""
+        names = {"#e": "entity", "#x": "expires_at"}
+        values: dict[str, Any] = {":one": 1, ":entity": "activity_counter", ":exp": epoch_seconds(counter.keep_until)}
+        adds, conditions = [], []
+        for alias, attribute, cap in (("#m", MONTH_COUNT, counter.monthly_cap),
+                                      ("#d", day_count_attribute(counter.day), counter.daily_cap)):
+            if cap is None:
+                continue
+            names[alias] = attribute
+            values[f":{alias[1:]}cap"] = cap
+            adds.append(f"{alias} :one")
+            conditions.append(f"(attribute_not_exists({alias}) OR {alias} < :{alias[1:]}cap)")
         return {"Update": {
             "TableName": self._name,
             "Key": counter_key(member_id, counter),
-            "UpdateExpression": "ADD #n :one SET #e = :entity, #x = :exp",
-            "ConditionExpression": "attribute_not_exists(#n) OR #n < :cap",
-            "ExpressionAttributeNames": {"#n": "count", "#e": "entity", "#x": "expires_at"},
-            "ExpressionAttributeValues": {":one": 1, ":cap": counter.cap, ":entity": "activity_counter",
-                                          ":exp": epoch_seconds(counter.keep_until)},
+            "UpdateExpression": f"ADD {', '.join(adds)} SET #e = :entity, #x = :exp",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",  # tells which cap is full
         }}
 
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -516,11 +537,15 @@ def _returned_or_stale(claim: IdempotencyClaim | None):
 
 
 def _cap_reached(counter: CounterIncrement):
-    def raise_cap(_old):
-        period = counter.per
+    def raise_cap(old: dict | None):
+        # The day's cap is named when it is full (both may be), the month's otherwise.
+        day_full = counter.daily_cap is not None and \
+            int((old or {}).get(day_count_attribute(counter.day), 0)) >= counter.daily_cap
+        per, cap = ("day", counter.daily_cap) if day_full or counter.monthly_cap is None else \
+            ("month", counter.monthly_cap)
         raise ActivityCapReached(
-            f"{counter.activity_type} earns points at most {counter.cap} time(s) per {period}",
-            field="type", details={"type": counter.activity_type, "cap": counter.cap, "per": period},
+            f"{counter.activity_type} earns points at most {cap} time(s) per {per}",
+            field="type", details={"type": counter.activity_type, "cap": cap, "per": per},
         )
     return raise_cap
 

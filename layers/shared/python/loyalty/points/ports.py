@@ -88,13 +88,15 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CounterIncrement:
-    """Count one more activity in a member/type/period counter, refused once it reaches `cap`."""
+    """Count one more activity of a type in the member's counter for its local month: the month's
+    count and the day's, each refused once it reaches its cap (None: that period has no cap and is
+    not counted)."""
 
     activity_type: str
-    per: Literal["day", "month"]
-    period: str  # the local day (2026-11-18) or month (2026-11) counted
-    cap: int
-    keep_until: date  # a counter is only needed while its period can still be posted to
+    day: date  # the local day counted; the counter is its month's
+    daily_cap: int | None
+    monthly_cap: int | None
+    keep_until: date  # a counter is only needed while its month can still be posted to
 
 
 @dataclass
@@ -111,7 +113,7 @@ class WritePlan:
     new_lot: PendingLot | None = None
     lot_change: tuple[PendingLot, int] | None = None  # (as read, points left; 0 deletes it)
     lot_activated: PendingLot | None = None
-    counters: list[CounterIncrement] = field(default_factory=list)
+    counter: CounterIncrement | None = None
     new_payment: "PointsPaymentRecord | None" = None
     payment_change: "tuple[PointsPaymentRecord, PointsPaymentRecord] | None" = None  # (as read, after)
     joined: list[JoinedWrite] = field(default_factory=list)  # another capability's writes (kernel.spending)

@@ -237,14 +237,10 @@ class PointsService:
                 zone = ZoneInfo(store.timezone)
             check_occurred_at(occurred_at, now, rules, what="activity")
             local_date = occurred_at.astimezone(zone).date()
-            counters = []
-            if rule.daily_cap is not None:
-                counters.append(CounterIncrement(activity_type, "day", local_date.isoformat(), rule.daily_cap,
-                                                 local_date + COUNTER_KEEP))
-            if rule.monthly_cap is not None:
-                month = local_date.strftime("%Y-%m")
-                counters.append(CounterIncrement(activity_type, "month", month, rule.monthly_cap,
-                                                 month_end(month) + COUNTER_KEEP))
+            counter = None
+            if rule.daily_cap is not None or rule.monthly_cap is not None:
+                counter = CounterIncrement(activity_type, local_date, rule.daily_cap, rule.monthly_cap,
+                                           month_end(local_date.strftime("%Y-%m")) + COUNTER_KEEP)
             ledger = BalanceDraft(snap.balance, rules=rules, now=now)
             credit = ledger.credit(rule.points, entry_type=EntryType.ACTIVITY,
                                    reference=Reference(kind="activity", id=activity_id),
@@ -260,7 +256,7 @@ class PointsService:
             event = PointsEarned.of(now, member_id, "activity", activity_id, store_id, credit.points,
                                     pending=False, debt_repaid=credit.debt_repaid, activity_type=activity_type)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    counters=counters, events=[event]), result)
+                                    counter=counter, events=[event]), result)
 
         return self._ledger.run(member_id, ActivityResult, draft, guard=guard,
                                 reads=Reads(member=True, store_ids=(store_id,) if store_id else ()))
