@@ -110,12 +110,14 @@ class Transaction:
     MAX_ATTEMPTS = 4
 
     def __init__(self, client, items: list[dict[str, Any]], *, claim: IdempotencyClaim | None = None,
-                 claim_index: int | None = None, failures: dict[int, Callable[[dict | None], None]] | None = None):
+                 claim_index: int | None = None, failures: dict[int, Callable[[dict | None], None]] | None = None,
+                 replay: Callable[[dict], dict] | None = None):
         self._client = client
         self._items = items
         self._claim = claim
         self._claim_index = claim_index
         self._failures = failures or {}
+        self._replay = replay  # the answer a claim item found in place replays; default: its `response`
 
     def commit(self) -> None:
         for attempt in range(self.MAX_ATTEMPTS):
@@ -146,7 +148,9 @@ class Transaction:
                 if old_item is None:
                     old_item = self._read_claim()
                 if old_item is not None:
-                    raise replay_or_conflict(old_item["request_hash"], plain(old_item["response"]), self._claim)
+                    old_item = plain(old_item)
+                    response = self._replay(old_item) if self._replay else old_item["response"]
+                    raise replay_or_conflict(old_item["request_hash"], response, self._claim)
                 continue  # claim vanished (expired) between attempts: retry
             handler = self._failures.get(index)
             if handler is not None:

@@ -62,6 +62,37 @@ def return_claim_field(scope: str, key: str) -> str:
     return f"{scope[len(RETURN_CLAIM_SCOPE):]}#{key}"  # <returning store>#<return id>
 
 
+# A stored replay keeps only what its purchase record cannot give back: a replay is the record's
+# part of the answer plus the stored rest. Only what the record gives back equal is left out, so the
+# replay answers the original byte for byte (an answer stored whole replays as it is).
+def _purchase_part(record: dict[str, Any]) -> dict[str, Any]:
+    return {"member_id": record["member_id"], "order_id": record["order_id"], "store_id": record["store_id"],
+            # the record's JSON time (UTC as "Z") as the answer writes it (isoformat: "+00:00")
+            "occurred_at": datetime.fromisoformat(record["occurred_at"]).isoformat(),
+            "points": record["points"], "rules_version": record["rules_version"],
+            "lines": [{"sku": line["sku"], "quantity": line["quantity"], "points": line["points"]}
+                      for line in record["lines"]]}
+
+
+def _return_part(record: dict[str, Any], claim_field: str) -> dict[str, Any]:
+    returning_store_id, return_id = claim_field.split("#", 1)  # store ids have no '#'
+    return {"member_id": record["member_id"], "order_id": record["order_id"], "store_id": record["store_id"],
+            "returning_store_id": returning_store_id, "return_id": return_id}
+
+
+def _rest(answer: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in answer.items() if name not in part or part[name] != value}
+
+
+def purchase_replay(record: dict[str, Any]) -> dict[str, Any]:
+    """The answer a purchase record replays (`record` as stored, numbers plain)."""
+    return {**_purchase_part(record), **record["response"]}
+
+
+def return_replay(record: dict[str, Any], claim_field: str) -> dict[str, Any]:
+    return {**_return_part(record, claim_field), **record["returns"][claim_field]["response"]}
+
+
 def claim_location(scope: str, key: str) -> dict[str, str]:
     if scope.startswith(PURCHASE_CLAIM_SCOPE):
         return purchase_key(scope[len(PURCHASE_CLAIM_SCOPE):], key)
@@ -185,12 +216,15 @@ class DynamoPointsRepository:
             raw = found.get(_key_tuple(read.key))
             snapshot.joined[name] = read.parse(plain(raw) if raw else None)
         if claim_on_return:
-            record = found.get(_key_tuple(wanted["purchase"])) or {}
-            stored = (record.get("returns") or {}).get(return_claim_field(*claim))
-        else:
-            stored = found.get(_key_tuple(wanted["claim"])) if claim is not None else None
-        if stored and "request_hash" in stored:
-            snapshot.claim = StoredClaim(request_hash=stored["request_hash"], response=plain(stored["response"]))
+            record = plain(found.get(_key_tuple(wanted["purchase"])) or {})
+            field = return_claim_field(*claim)
+            if (stored := (record.get("returns") or {}).get(field)) is not None:
+                snapshot.claim = StoredClaim(stored["request_hash"], return_replay(record, field))
+        elif claim is not None and (stored := found.get(_key_tuple(wanted["claim"]))) and "request_hash" in stored:
+            stored = plain(stored)
+            on_purchase = claim[0].startswith(PURCHASE_CLAIM_SCOPE)
+            snapshot.claim = StoredClaim(stored["request_hash"],
+                                         purchase_replay(stored) if on_purchase else stored["response"])
         return snapshot
 
     def _batch_get(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], dict]:
@@ -274,6 +308,7 @@ class DynamoPointsRepository:
 
         claim_on_return = (plan.claim is not None and plan.claim.scope.startswith(RETURN_CLAIM_SCOPE)
                            and plan.purchase_returned is not None)
+        claim_on_purchase = plan.claim is not None and plan.claim.scope.startswith(PURCHASE_CLAIM_SCOPE)
 
         failures[len(items)] = stale
         items.append(self._put_balance(plan.balance_before, plan.balance_after))
@@ -321,8 +356,12 @@ class DynamoPointsRepository:
             if claim_index is None:  # no record of its own: the claim is an item of its own
                 claim_index = len(items)
                 items.append(idempotency_put(self._name, plan.claim))
+            elif claim_on_purchase:  # the record keeps only the part of the answer it cannot give back
+                item = items[claim_index]["Put"]["Item"]
+                item["response"] = _rest(plan.claim.response, _purchase_part(item))
         items += outbox_puts(self._name, events)
-        Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures).commit()
+        Transaction(self._client, items, claim=plan.claim, claim_index=claim_index, failures=failures,
+                    replay=purchase_replay if claim_on_purchase else None).commit()
 
     def _payment_item(self, record: PointsPaymentRecord) -> dict[str, Any]:
         item = {**payment_key(record.member_id, record.payment_id), "entity": "points_payment",
@@ -390,8 +429,10 @@ class DynamoPointsRepository:
             values.update({":pr": after.points_refunded, ":pt": after.points_taken})
             update += ", #pr = :pr, #pt = :pt"
         if claim is not None:
-            names.update({"#returns": "returns", "#claim": return_claim_field(claim.scope, claim.key)})
-            values[":claim"] = {"request_hash": claim.request_hash, "response": claim.response}
+            field = return_claim_field(claim.scope, claim.key)
+            names.update({"#returns": "returns", "#claim": field})
+            values[":claim"] = {"request_hash": claim.request_hash,
+                                "response": _rest(claim.response, _return_part(before.model_dump(mode="json"), field))}
             update += ", #returns.#claim = :claim"
             conditions.append("attribute_not_exists(#returns.#claim)")
         return {"Update": {
@@ -529,9 +570,10 @@ def _returned_or_stale(claim: IdempotencyClaim | None):
     """The purchase changed since it was read: the same return done meanwhile answers as a replay (or
     a 409 for another request with its id); anything else is read again."""
     def handle(old: dict | None):
-        stored = ((old or {}).get("returns") or {}).get(return_claim_field(claim.scope, claim.key)) if claim else None
+        field = return_claim_field(claim.scope, claim.key) if claim else None
+        stored = ((old or {}).get("returns") or {}).get(field) if claim else None
         if stored:
-            raise replay_or_conflict(stored["request_hash"], stored["response"], claim)
+            raise replay_or_conflict(stored["request_hash"], return_replay(old, field), claim)
         raise StaleSnapshot()
     return handle
 
