@@ -206,7 +206,7 @@ def discover(task: Path, opt: Path) -> list[Handler]:
         assert env.TRACE_DISABLED not in environment
         handlers.append(Handler(module=path.stem, environment=environment,
                                 batch=any(m.startswith("aws_lambda_powertools.utilities.batch") for m in imported),
-                                api=any(m.startswith(f"{PROJECT_PACKAGE}.api.http") for m in imported)))
+                                api=any(m.startswith(f"{PROJECT_PACKAGE}.platform.http") for m in imported)))
     return handlers
 
 
