@@ -84,7 +84,7 @@ class DiscardingPublisher:
 
 
 def purchase(order_id: str, occurred_at: datetime, lines: int = 3):
-    from loyalty.points.earning import PurchaseRequest
+    from loyalty.points.requests import PurchaseRequest
 
     items = [{"sku": f"SKU-{i:04d}", "category": "grocery", "quantity": 2, "unit_price": "19.90",
               "amount": "39.80"} for i in range(lines)]
@@ -95,7 +95,7 @@ def purchase(order_id: str, occurred_at: datetime, lines: int = 3):
 
 
 def return_of(order_id: str, return_id: str, occurred_at: datetime):
-    from loyalty.points.earning import ReturnRequest
+    from loyalty.points.requests import ReturnRequest
 
     return ReturnRequest.model_validate({
         "return_id": return_id, "order_id": order_id, "store_id": "SH-JINGAN", "returning_store_id": "HZ-XIHU",
@@ -104,7 +104,7 @@ def return_of(order_id: str, return_id: str, occurred_at: datetime):
 
 
 def adjustment(adjustment_id: str):
-    from loyalty.points.earning import AdjustmentRequest
+    from loyalty.points.requests import AdjustmentRequest
 
     return AdjustmentRequest.model_validate({"adjustment_id": adjustment_id, "points": 10,
                                              "reason": "goodwill: the till was down"})

@@ -1,5 +1,5 @@
 """Points: purchases, returns, activities and adjustments; balance and ledger. /v1/members/{id}/..."""
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -8,12 +8,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.schemas import errors, json_content
-from loyalty.points.earning import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
-from loyalty.points.operation import Outcome
+from loyalty.points.requests import ActivityRequest, AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.results import ActivityResult, AdjustmentResult, LedgerPage, PointsView, PurchaseResult, ReturnResult
 from loyalty.kernel.identity import Scope
 from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
+
+if TYPE_CHECKING:  # the use cases load on the first request
+    from loyalty.points.operation import Outcome
 
 logger = Logger()
 tracer = make_tracer()
@@ -29,7 +31,7 @@ def _written(result: type, created: str, **error_codes) -> dict:
             **errors(**error_codes)}
 
 
-def _answer(outcome: Outcome, metric: str, log: str, member_id: str):
+def _answer(outcome: "Outcome", metric: str, log: str, member_id: str):
     logger.info(log, extra={"member_id": member_id, "replay": not outcome.created,
                             "points": outcome.result.points})
     if outcome.created:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from loyalty.points.earning import AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.points.requests import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.errors import InsufficientPoints, ReturnExceedsPurchase
 from loyalty.points.expiry import PointsExpiry
 from loyalty.points.ledger import month_end

@@ -19,7 +19,7 @@ from loyalty.points.errors import (
     ActivityCapReached, InsufficientPoints, MemberInDebt, PaymentAlreadyCaptured, PaymentAlreadyVoided,
     ReturnExceedsPurchase,
 )
-from loyalty.points.earning import AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.points.requests import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.ledger import expiry_month, month_end
 from loyalty.points.payments import PointsPaymentRequest
 from loyalty.points.program import DebtPolicy

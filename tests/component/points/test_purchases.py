@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import points
 from loyalty.kernel.identity import ClientIdentity
-from loyalty.points.earning import PurchaseRequest
+from loyalty.points.requests import PurchaseRequest
 from tests.component.points.conftest import ago, call, line, purchase_body, set_rules
 from tests.conftest import POS_HZ, POS_SH, WEBSHOP
 

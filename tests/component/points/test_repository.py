@@ -10,7 +10,7 @@ from loyalty.kernel.identity import ClientIdentity
 from loyalty.kernel.errors import IdempotencyKeyReused
 from loyalty.points.errors import ActivityCapReached
 from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay
-from loyalty.points.earning import PurchaseRequest
+from loyalty.points.requests import PurchaseRequest
 from loyalty.points.ledger import BalanceDraft, EntryType, Reference
 from loyalty.points.ports import CounterIncrement, StaleSnapshot, WritePlan
 from tests.component.points.conftest import ago, line, purchase_body

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import points
 from loyalty.kernel.identity import ClientIdentity
-from loyalty.points.earning import ReturnRequest
+from loyalty.points.requests import ReturnRequest
 from tests.component.points.conftest import ago, call, line, purchase_body
 from tests.conftest import BACKOFFICE, POS_HZ, POS_SH
 
@@ -95,7 +95,7 @@ def test_an_over_return_racing_another_return_is_refused_by_the_purchase_conditi
 
 
 def buy_direct(services, member_id, clock) -> int:
-    from loyalty.points.earning import PurchaseRequest
+    from loyalty.points.requests import PurchaseRequest
 
     request = PurchaseRequest.model_validate(purchase_body("O-RACE", line(sku="TEE"), occurred_at=ago(clock, hours=2)))
     return services.points_service.earn_purchase(member_id, request, ClientIdentity.from_context(POS_SH)).result.body()["points"]

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from loyalty.kernel.identity import ClientIdentity
-from loyalty.points.earning import AdjustmentRequest
+from loyalty.points.requests import AdjustmentRequest
 from tests.component.points.conftest import enroll
 from tests.conftest import BACKOFFICE
 

@@ -152,7 +152,7 @@ def test_a_member_in_debt_repays_before_redeeming(services, ctx):
     member_id = enroll(services)
     create_reward(ctx, "coupon-20", points_cost=10)
     pos = ClientIdentity.from_context(POS_SH)
-    from loyalty.points.earning import PurchaseRequest, ReturnRequest
+    from loyalty.points.requests import PurchaseRequest, ReturnRequest
     services.points_service.earn_purchase(member_id, PurchaseRequest.model_validate(
         purchase_body("O-1", occurred_at=services.clock.now())), pos)
     assert redeem(ctx, member_id, "r-spend", "coupon-20", quantity=10)[0] == 201  # spends all 100

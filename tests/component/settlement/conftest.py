@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Key
 import settlement_counter
 import settlement_report
 from loyalty.kernel.identity import ClientIdentity
-from loyalty.points.earning import PurchaseRequest
+from loyalty.points.requests import PurchaseRequest
 from loyalty.points.ledger import BalanceDraft, EntryType, Reference, Taken
 from loyalty.points.ports import WritePlan
 from loyalty.settlement.dynamo import COUNTER_PREFIX

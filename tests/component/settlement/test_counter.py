@@ -136,7 +136,7 @@ def test_counters_spread_over_shards_and_the_report_adds_up_shards_and_days(serv
 
 def test_a_return_takes_back_at_the_purchase_store_wherever_the_goods_come_back(services, ledger):
     from loyalty.kernel.identity import ClientIdentity
-    from loyalty.points.earning import ReturnRequest
+    from loyalty.points.requests import ReturnRequest
     from tests.conftest import BACKOFFICE
 
     member = ledger.member()

@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from loyalty.points.earning import (
-    PurchaseLine, PurchaseRequest, allocate, calculate_purchase_points, store_local_date,
-)
+from loyalty.points.earning import allocate, calculate_purchase_points, store_local_date
+from loyalty.points.requests import PurchaseLine, PurchaseRequest
 from loyalty.points.program import DEFAULT_RULES, Promotion, ProgramRules
 
 PLAIN = ProgramRules(base_rate=Decimal(1), tier_multipliers={"base": Decimal(1)})
@@ -240,7 +239,7 @@ def test_money_has_at_most_two_decimal_places():
 
 @pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:00:00-08:00"])
 def test_a_time_that_has_no_utc_form_is_refused_naming_occurred_at(occurred_at):
-    from loyalty.points.earning import ActivityRequest, ReturnRequest
+    from loyalty.points.requests import ActivityRequest, ReturnRequest
 
     assert _error_fields(_purchase(occurred_at=occurred_at)) == [("occurred_at",)]
     for model, body in [

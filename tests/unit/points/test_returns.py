@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty.points.errors import ReturnExceedsPurchase
-from loyalty.points.earning import PurchasedLine, ReturnRequest, plan_return
+from loyalty.points.earning import PurchasedLine, plan_return
+from loyalty.points.requests import ReturnRequest
 
 
 def request(*lines: tuple[str, int], whole_order: bool = False) -> ReturnRequest:

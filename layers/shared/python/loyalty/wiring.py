@@ -11,10 +11,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from loyalty.platform.settings import (
-    CoreSettings, FeedbackIntakeSettings, PointsExpirySettings, SettlementSettings, load_settings,
-)
-
 if TYPE_CHECKING:  # the types only: importing them here would slow every cold start
     from loyalty.clients.dynamo import DynamoApiKeyRepository
     from loyalty.clients.service import ApiKeyService
@@ -24,6 +20,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
     from loyalty.members.service import MemberService
+    from loyalty.platform.settings import CoreSettings
     from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
     from loyalty.points.dynamo import DynamoExpiryIndex, DynamoPointsRepository, DynamoProgramRulesRepository
     from loyalty.points.expiry import PointsExpiry
@@ -51,14 +48,20 @@ class Services:
     # -- platform ---------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> CoreSettings:
+        from loyalty.platform.settings import CoreSettings, load_settings
+
         return load_settings(CoreSettings)
 
     @cached_property
     def feedback_queue_url(self) -> str:
+        from loyalty.platform.settings import FeedbackIntakeSettings, load_settings
+
         return load_settings(FeedbackIntakeSettings).feedback_queue_url
 
     @cached_property
     def points_expiry_queue_url(self) -> str:
+        from loyalty.platform.settings import PointsExpirySettings, load_settings
+
         return load_settings(PointsExpirySettings).points_expiry_queue_url
 
     @cached_property
@@ -95,7 +98,7 @@ class Services:
 
     @cached_property
     def stores(self) -> DynamoStoreDirectory:
-        from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
+        from loyalty.platform.stores import DynamoStoreDirectory
 
         return DynamoStoreDirectory(self.table)
 
@@ -276,6 +279,8 @@ class Services:
     # -- settlement -------------------------------------------------------------------------------
     @cached_property
     def settlement_shards(self) -> int:
+        from loyalty.platform.settings import SettlementSettings, load_settings
+
         return load_settings(SettlementSettings).settlement_shards
 
     @cached_property

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from loyalty.kernel.errors import IdempotencyKeyReused
 
@@ -36,6 +36,8 @@ def canonical(value: Any) -> Any:
 
 
 class IdempotencyClaim(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     scope: str  # e.g. "enroll:<client_id>", "purchase:<store_id>"
     key: str
     request_hash: str

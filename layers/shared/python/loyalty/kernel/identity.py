@@ -1,9 +1,7 @@
 """Who is calling and what it may do: the identity the authorizer establishes, checked by every use case."""
-from __future__ import annotations
-
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty.kernel.errors import MissingScope, StoreNotAllowed
 
@@ -42,6 +40,8 @@ DEFAULT_SCOPES: dict[ClientKind, frozenset[Scope]] = {
 
 class ClientIdentity(BaseModel):
     """Who is calling, as the authorizer established it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     client_id: str
     kind: ClientKind

@@ -1,6 +1,4 @@
 """Members: enrollment input, the member record, consents and profile changes."""
-from __future__ import annotations
-
 import re
 from datetime import date, datetime
 from enum import Enum

@@ -23,7 +23,6 @@ from loyalty.platform.errors import (
 )
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.errors import DomainError
-from loyalty.platform.settings import ApiSettings, load_settings
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32  # deeper bodies are refused before parsing (no request of this API nests past 6)
@@ -160,6 +159,8 @@ def resolve(app: APIGatewayRestResolver, event: dict, context: Any,
 def _with_cors(event: dict, response: dict) -> dict:
     """A browser may read the answer when the request comes from an origin the stack allows (API
     Gateway answers the preflight itself; the function must name the origin on the real answer)."""
+    from loyalty.platform.settings import ApiSettings, load_settings  # read on the first request
+
     headers = event.get("headers") or {}
     origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
     if origin and origin in load_settings(ApiSettings).origins:

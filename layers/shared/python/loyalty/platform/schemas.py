@@ -1,11 +1,10 @@
 """Response shapes for the OpenAPI document (requests are the domain's own models)."""
-from __future__ import annotations
-
-from pydantic import BaseModel, Field
-
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # for the OpenAPI document; error bodies are dicts
+
     code: str = Field(description="Stable machine-readable error code, e.g. PHONE_ALREADY_ENROLLED")
     message: str
     field: str | None = Field(default=None, description="The offending field, when one is to blame")
@@ -13,6 +12,8 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorDetail
 
 

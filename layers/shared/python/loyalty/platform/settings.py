@@ -1,8 +1,6 @@
 """Typed settings, read from the environment once, on first use. The names come from the one
 environment contract (loyalty.platform.environment); CDK sets exactly these variables (tests/infra
 checks it). No resource name has a default."""
-from __future__ import annotations
-
 import os
 from functools import cache
 from typing import TypeVar
@@ -13,7 +11,7 @@ from loyalty.platform import environment as env
 
 
 class CoreSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     table_name: str = Field(alias=env.TABLE_NAME, min_length=1)
     event_bus_name: str = Field(alias=env.EVENT_BUS_NAME, min_length=1)
@@ -31,7 +29,7 @@ class PointsExpirySettings(CoreSettings):
 class ApiSettings(BaseModel):
     """What the API functions read besides the core: the browser origins they answer (CORS)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     cors_allow_origins: str = Field(default="", alias=env.CORS_ALLOW_ORIGINS)
 

@@ -23,7 +23,8 @@ from loyalty.kernel.idempotency import IdempotencyClaim, replay_or_conflict
 from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
 from loyalty.kernel.ports import StoreDirectory
 from loyalty.kernel.spending import JoinedRead
-from loyalty.points.ledger import LedgerEntry, PointsBalance
+from loyalty.points.entries import LedgerEntry
+from loyalty.points.ledger import PointsBalance
 from loyalty.points.ports import (
     CounterIncrement, MemberFacts, PendingLot, PointsPaymentRecord, PurchaseRecord, Snapshot, StaleSnapshot,
     StoredClaim, WritePlan,

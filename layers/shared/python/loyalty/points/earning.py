@@ -1,136 +1,25 @@
-"""Earning points on purchases and clawing them back on returns: requests and the arithmetic.
+"""Earning points on purchases and clawing them back on returns: the arithmetic (the requests it
+works on are in requests.py).
 
 All arithmetic is Decimal; points are int and rounded DOWN once per purchase. Each purchase line keeps
 the points it earned, so a return claws back exactly what that line earned, unit by unit."""
-from __future__ import annotations
-
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, StrictBool, StrictInt, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from loyalty.points.errors import OccurredInFuture, ReturnExceedsPurchase, SubmittedTooLate
-from loyalty.kernel.models import DecimalText, StoreId, StrictModel
-from loyalty.points.program import ProgramRules
+from loyalty.points.requests import PurchaseLine, ReturnRequest
 
-Money = Annotated[DecimalText, Field(gt=0, max_digits=14, decimal_places=2)]
-BusinessId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:/#]+$")]
-Category = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-def _expressible_in_utc(value: datetime) -> datetime:
-    # 0001-01-01T00:00+08:00 parses but has no UTC form: hashing and dating it would fail with a 500.
-    try:
-        value.astimezone(timezone.utc)
-    except OverflowError:
-        raise ValueError("must be a time between years 1 and 9999 in UTC") from None
-    return value
-
-
-OccurredAt = Annotated[AwareDatetime, AfterValidator(_expressible_in_utc)]
-MAX_LINES = 200
-
-
-class PurchaseChannel(str, Enum):
-    POS = "pos"
-    WEBSHOP = "webshop"
-    APP = "app"
-
-
-class PurchaseLine(StrictModel):
-    sku: str = Field(min_length=1, max_length=64)
-    category: Category
-    quantity: StrictInt = Field(gt=0, le=100_000)
-    unit_price: Money
-    discounted: StrictBool = False
-    amount: Money = Field(description="What the member paid for the line; quantity × unit_price unless discounted")
-
-    @field_validator("amount")
-    @classmethod
-    def _agrees_with_price(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
-        quantity, unit_price = info.data.get("quantity"), info.data.get("unit_price")
-        if quantity is None or unit_price is None:
-            return amount  # already reported on those fields
-        list_amount = quantity * unit_price
-        if info.data.get("discounted"):
-            if amount > list_amount:
-                raise ValueError(f"a discounted amount cannot exceed quantity × unit_price ({list_amount})")
-        elif amount != list_amount:
-            raise ValueError(f"amount must be quantity × unit_price ({list_amount}) unless the line is discounted")
-        return amount
-
-
-class PurchaseRequest(StrictModel):
-    order_id: BusinessId
-    store_id: StoreId
-    channel: PurchaseChannel
-    occurred_at: OccurredAt = Field(description="When the purchase happened (ISO 8601 with offset)")
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    lines: list[PurchaseLine] = Field(min_length=1, max_length=MAX_LINES)
-    total: Money
-    payment_method: str = Field(min_length=1, max_length=32)
-    points_payment_id: BusinessId | None = Field(
-        default=None, description="The captured points payment that paid part of this order: a return then gives "
-                                  "those points back in proportion, and the till refunds only the rest in cash")
-
-    @field_validator("total")
-    @classmethod
-    def _sum_of_lines(cls, total: Decimal, info: ValidationInfo) -> Decimal:
-        lines = info.data.get("lines")
-        if lines is not None and sum((line.amount for line in lines), Decimal(0)) != total:
-            raise ValueError("total must equal the sum of the line amounts")
-        return total
-
-
-class ReturnedLine(StrictModel):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: StrictInt = Field(gt=0, le=100_000)
-
-
-class ReturnRequest(StrictModel):
-    return_id: BusinessId
-    order_id: BusinessId = Field(description="The original order")
-    store_id: StoreId = Field(description="The store of the original purchase")
-    returning_store_id: StoreId = Field(description="Where the goods come back; may differ from store_id")
-    occurred_at: OccurredAt
-    lines: list[ReturnedLine] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
-    whole_order: StrictBool = False
-
-    @model_validator(mode="after")
-    def _lines_or_whole_order(self):
-        if self.whole_order == (self.lines is not None):
-            raise ValueError("give either lines or whole_order: true")
-        return self
-
-
-class ActivityRequest(StrictModel):
-    activity_id: BusinessId
-    type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$",
-                      description="check_in, review, event_attendance, survey, feedback...")
-    store_id: StoreId | None = None
-    occurred_at: OccurredAt
-
-
-class AdjustmentRequest(StrictModel):
-    adjustment_id: BusinessId
-    points: StrictInt = Field(ge=-10_000_000, le=10_000_000, description="Non-zero; negative takes points away")
-    reason: str = Field(min_length=3, max_length=500)
-    store_id: StoreId | None = None
-
-    @field_validator("points")
-    @classmethod
-    def _non_zero(cls, value: int) -> int:
-        if value == 0:
-            raise ValueError("points must not be zero")
-        return value
+if TYPE_CHECKING:
+    from loyalty.points.program import ProgramRules
 
 
 # -- time rules ---------------------------------------------------------------------------------------
-def check_occurred_at(occurred_at: datetime, now: datetime, rules: ProgramRules, *, what: str = "purchase",
+def check_occurred_at(occurred_at: datetime, now: datetime, rules: "ProgramRules", *, what: str = "purchase",
                       check_late: bool = True) -> None:
     if occurred_at - now > timedelta(minutes=rules.clock_skew_minutes):
         raise OccurredInFuture(f"the {what} cannot have happened in the future", field="occurred_at")
@@ -176,7 +65,7 @@ def _factor_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def calculate_purchase_points(rules: ProgramRules, lines: list[PurchaseLine], *, tier: str, store_id: str,
+def calculate_purchase_points(rules: "ProgramRules", lines: list[PurchaseLine], *, tier: str, store_id: str,
                               city: str, local_date: date) -> Earning:
     """Points for a purchase, with the breakdown the member sees and each line's share.
 
@@ -259,6 +148,8 @@ def purchase_lot_id(store_id: str, order_id: str) -> str:
 # -- returns ------------------------------------------------------------------------------------------
 class PurchasedLine(BaseModel):
     """A purchase line as stored for returns: what it earned and how much has come back."""
+
+    model_config = ConfigDict(defer_build=True)
 
     sku: str
     category: str

@@ -4,77 +4,22 @@ The balance holds counters only (and a bounded map of expiry-month buckets); his
 entries, one item each. Every change is computed here, on a draft, and written with its entries in one
 transaction. For every entry `points == available_change + pending_change`, and over a member's whole
 ledger the changes sum to the balance: available, pending and debt alike."""
-from __future__ import annotations
-
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import Enum
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty.kernel.spending import SpentPoints
+from loyalty.points.entries import CHAIN_ORIGIN, EntryType, LedgerEntry, Reference
 from loyalty.points.errors import InsufficientPoints, MemberInDebt
 from loyalty.kernel.ids import new_id
-from loyalty.points.program import DebtPolicy, ProgramRules
+
+if TYPE_CHECKING:
+    from loyalty.points.program import ProgramRules
 
 EXPIRING_MONTHS_SHOWN = 6  # the balance read's `expiring`: the next this many month-ends that hold points
-
-
-class EntryType(str, Enum):
-    EARN = "earn"
-    RETURN = "return"
-    ACTIVITY = "activity"
-    WELCOME = "welcome"
-    REFERRAL = "referral"
-    ADJUSTMENT = "adjustment"
-    ACTIVATION = "activation"
-    DEBT_REPAYMENT = "debt_repayment"
-    EXPIRY = "expiry"
-    REDEMPTION = "redemption"
-    REDEMPTION_CANCEL = "redemption_cancel"
-    RESERVATION = "reservation"
-    CAPTURE = "capture"
-    RELEASE = "release"
-    PAYMENT_REFUND = "payment_refund"
-
-
-CHAIN_ORIGIN = "*"  # points earned outside any store (bonuses, adjustments without a store)
-
-
-class Reference(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry, "
-                                  "redemption, points_payment")
-    id: str
-
-
-class LedgerEntry(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    entry_id: str
-    seq: int = Field(description="Position in the member's ledger; newest is highest")
-    type: EntryType
-    points: int = Field(description="Change to the member's points (available + reserved + pending)")
-    available_change: int
-    pending_change: int
-    debt_change: int
-    reserved_change: int = 0
-    balance_after: int = Field(description="Available points after this entry")
-    pending_after: int
-    debt_after: int
-    reserved_after: int = 0
-    origins: dict[str, int] | None = Field(
-        default=None, description="Spending, expiry and their reversals: points per earning store this entry "
-                                  "took (negative) or gave back (positive); '*' is points earned outside any store")
-    store_id: str | None = None
-    reference: Reference
-    reason: str
-    occurred_at: datetime
-    recorded_at: datetime
-    client_id: str | None = None
 
 
 class PointsBalance(BaseModel):
@@ -154,7 +99,7 @@ class BalanceDraft:
     Points whose expiry month has ended are expired first (by the member's next write, or by the daily
     expiry job, whichever comes first), so the bucket map holds only live months and stays bounded."""
 
-    def __init__(self, balance: PointsBalance, *, rules: ProgramRules, now: datetime,
+    def __init__(self, balance: PointsBalance, *, rules: "ProgramRules", now: datetime,
                  new_entry_id: Callable[[], str] = lambda: new_id("led")):
         self.before = balance
         self.balance = balance.model_copy(deep=True)
@@ -198,6 +143,8 @@ class BalanceDraft:
         what the balance cannot cover becomes debt (or a negative balance, as the program says)."""
         from_pending = min(pending_available, points)
         rest = points - from_pending
+        from loyalty.points.program import DebtPolicy  # the rules' module loads with the use cases
+
         if self._rules.debt_policy == DebtPolicy.DEBT:
             from_available = min(max(self.balance.available, 0), rest)
             debt_added = rest - from_available

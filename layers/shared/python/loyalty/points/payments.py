@@ -15,7 +15,7 @@ from loyalty.kernel.idempotency import canonical, payload_hash
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.models import DecimalText, IsoDateTime, Result, StoreId, StrictModel
 from loyalty.kernel.ports import Clock
-from loyalty.points.earning import BusinessId, Money, PurchaseChannel
+from loyalty.points.requests import BusinessId, Money, PurchaseChannel
 from loyalty.points.errors import (
     PaymentAlreadyCaptured, PaymentAlreadyVoided, PointsNotWholeCents, PointsPaymentNotFound, PointsPaymentOverLimit,
     UnsupportedCurrency,

@@ -13,7 +13,8 @@ from loyalty.kernel.idempotency import IdempotencyClaim
 from loyalty.kernel.spending import JoinedRead, JoinedWrite, ReadAgain
 from loyalty.kernel.stores import Store
 from loyalty.points.earning import PurchasedLine
-from loyalty.points.ledger import LedgerEntry, PointsBalance, Reference
+from loyalty.points.entries import LedgerEntry, Reference
+from loyalty.points.ledger import PointsBalance
 from loyalty.points.program import ProgramRules, ProgramRulesInput
 
 

@@ -2,8 +2,6 @@
 
 Rules are configuration, kept as one versioned item and edited through the back-office API; when none
 has been stored yet, DEFAULT_RULES apply (version 0)."""
-from __future__ import annotations
-
 from functools import cache
 
 from datetime import date

@@ -1,14 +1,12 @@
 """What the points use cases answer: each model is also the OpenAPI schema of its response, and what a
 replay of the same request answers (stored with the operation's idempotency claim)."""
-from __future__ import annotations
-
 from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
 from loyalty.kernel.models import IsoDateTime, Result
-from loyalty.points.ledger import LedgerEntry
+from loyalty.points.entries import LedgerEntry
 
 
 class BalanceSummary(Result):

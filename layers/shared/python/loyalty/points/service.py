@@ -16,21 +16,23 @@ from loyalty.kernel.idempotency import canonical, payload_hash
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.ports import Clock
 from loyalty.points.earning import (
-    AdjustmentRequest, PurchasedLine, PurchaseRequest, ReturnRequest, calculate_purchase_points, check_occurred_at,
-    plan_return, points_to_refund, purchase_lot_id, store_local_date,
+    PurchasedLine, calculate_purchase_points, check_occurred_at, plan_return, points_to_refund, purchase_lot_id,
+    store_local_date,
 )
 from loyalty.points.errors import (
     PointsPaymentNotCaptured, PointsPaymentNotFound, PurchaseNotFound, ReturnBeforePurchase, UnknownActivityType,
     UnsupportedCurrency,
 )
 from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
-from loyalty.points.ledger import BalanceDraft, EntryType, PointsBalance, Reference, Taken, month_end, split_taken
+from loyalty.points.entries import EntryType, Reference
+from loyalty.points.ledger import BalanceDraft, PointsBalance, Taken, month_end, split_taken
 from loyalty.points.operation import Change, Guard, LedgerOperation, Outcome, Reads
 from loyalty.points.ports import (
     CounterIncrement, PendingLot, PointsPaymentRecord, PointsRepository, ProgramRulesRepository, PurchaseRecord,
     ShouldContinue, Snapshot, WritePlan,
 )
 from loyalty.points.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramRulesInput, default_rules
+from loyalty.points.requests import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.results import (
     ActivationRun, ActivityResult, AdjustmentResult, BalanceSummary, BonusResult, LedgerPage, LinePoints,
     PointsBreakdown, PointsView, PurchaseResult, ReturnResult,
