@@ -64,7 +64,7 @@ def redemption(redemption_id: str, reward_id: str):
 
 
 def points_payment(payment_id: str, order_id: str):
-    from loyalty.points.payments import PointsPaymentRequest
+    from loyalty.points.requests import PointsPaymentRequest
 
     return PointsPaymentRequest.model_validate({
         "payment_id": payment_id, "store_id": "SH-JINGAN", "order_id": order_id, "channel": "pos",

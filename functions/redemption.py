@@ -11,7 +11,8 @@ from loyalty.kernel.identity import Scope
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.observability import make_tracer
 from loyalty.platform.schemas import errors, json_content
-from loyalty.points.payments import PointsPaymentRequest, PointsPaymentResult
+from loyalty.points.requests import PointsPaymentRequest
+from loyalty.points.results import PointsPaymentResult
 from loyalty.rewards.requests import RedemptionRequest, VoucherReleaseRequest, VoucherUseRequest
 from loyalty.rewards.results import MemberRewards, RedemptionResult, VoucherPage, VoucherUseResult, VoucherView
 from loyalty.wiring import services

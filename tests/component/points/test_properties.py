@@ -21,7 +21,7 @@ from loyalty.points.errors import (
 )
 from loyalty.points.requests import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.ledger import expiry_month, month_end
-from loyalty.points.payments import PointsPaymentRequest
+from loyalty.points.requests import PointsPaymentRequest
 from loyalty.points.program import DebtPolicy
 from loyalty.rewards.domain import RewardInput
 from loyalty.rewards.errors import RewardOutOfStock
@@ -530,28 +530,34 @@ def run_spending(services, clock, operations, *, policy: DebtPolicy, expiry: int
             assert services.points_payments.release_expired()["released"] == 0
         if wrote:
             model = trial
-        check_spending(services, member_id, model, policy, ledger)
+        check_spending(services, member_id, model, policy, ledger, today())
     for reward_id, left in model.stock.items():
         assert services.reward_catalogue.get(reward_id, ADMIN).stock_left == left
     whole = services.points_queries.ledger(member_id, POS, limit=100).body()["items"]
     assert whole == ledger  # entries once written never change
 
 
-def check_spending(services, member_id: str, model: Wallet, policy: DebtPolicy, ledger: list[dict]) -> None:
+def check_spending(services, member_id: str, model: Wallet, policy: DebtPolicy, ledger: list[dict], today) -> None:
     """The stored balance matches the model, nothing is negative that may not be, the expiry months and
-    earning stores sum to the positive part of available, and the ledger explains every part. `ledger`
-    holds the entries read so far, newest first; the step's new ones are read and added."""
+    earning stores sum to the positive part of available, and the ledger explains every part. The balance
+    read shows it as of today (months that ended since the last write left out, nothing written), so the
+    view is checked against the model as of today too. `ledger` holds the entries read so far, newest
+    first; the step's new ones are read and added."""
+    as_of_today = copy.deepcopy(model)
+    as_of_today.expire(today)
     view = services.points_queries.balance(member_id, POS).body()
     assert (view["available"], view["reserved"], view["debt"], view["pending"]) == \
-        (model.available, model.reserved, model.debt, 0)
+        (as_of_today.available, as_of_today.reserved, as_of_today.debt, 0)
     assert view["reserved"] >= 0 and view["debt"] >= 0
-    if policy == DebtPolicy.DEBT:
-        assert view["available"] >= 0
-        assert view["debt"] == 0 or view["available"] == 0  # debt is repaid before points stay available
     stored = services.points_repository.get_balance(member_id)
     if stored is None:
         assert ledger == []
         return
+    assert (stored.available, stored.reserved, stored.debt, stored.pending) == \
+        (model.available, model.reserved, model.debt, 0)
+    if policy == DebtPolicy.DEBT:
+        assert stored.available >= 0 and view["available"] >= 0
+        assert stored.debt == 0 or stored.available == 0  # debt is repaid before points stay available
     assert stored.buckets == model.buckets
     assert min([0, *stored.buckets.values(), *stored.origins.values()]) == 0
     assert sum(stored.origins.values()) == max(stored.available, 0)
@@ -561,15 +567,15 @@ def check_spending(services, member_id: str, model: Wallet, policy: DebtPolicy, 
     if new:
         ledger[:0] = services.points_queries.ledger(member_id, POS, limit=new).body()["items"]
     assert [e["seq"] for e in ledger] == list(range(stored.ledger_seq, 0, -1))
-    for part in ("available", "reserved", "pending", "debt"):
-        assert sum(e[f"{part}_change"] for e in ledger) == view[part], part
-    assert view["available"] + view["reserved"] + view["pending"] - view["debt"] == sum(
-        e["available_change"] + e["reserved_change"] + e["pending_change"] - e["debt_change"] for e in ledger)
+    parts = {"available": stored.available, "reserved": stored.reserved, "pending": stored.pending,
+             "debt": stored.debt}
+    for part, value in parts.items():
+        assert sum(e[f"{part}_change"] for e in ledger) == value, part
     assert all(e["points"] == e["available_change"] + e["pending_change"] + e["reserved_change"] for e in ledger)
     if ledger:
         newest = ledger[0]
         assert (newest["balance_after"], newest["reserved_after"], newest["pending_after"], newest["debt_after"]) == \
-            (view["available"], view["reserved"], view["pending"], view["debt"])
+            (stored.available, stored.reserved, stored.pending, stored.debt)
 
 
 @PROPERTY_SETTINGS

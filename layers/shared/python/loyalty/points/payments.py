@@ -6,16 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from math import gcd
-from typing import Literal
-
-from pydantic import Field, StrictInt
 
 from loyalty.kernel.errors import ConcurrentUpdate, MemberNotFound, StoreNotFound
 from loyalty.kernel.idempotency import canonical, payload_hash
 from loyalty.kernel.identity import ClientIdentity, Scope
-from loyalty.kernel.models import DecimalText, IsoDateTime, Result, StoreId, StrictModel
 from loyalty.kernel.ports import Clock
-from loyalty.points.requests import BusinessId, Money, PurchaseChannel
 from loyalty.points.errors import (
     PaymentAlreadyCaptured, PaymentAlreadyVoided, PointsNotWholeCents, PointsPaymentNotFound, PointsPaymentOverLimit,
     UnsupportedCurrency,
@@ -26,33 +21,10 @@ from loyalty.points.operation import Change, Guard, LedgerOperation, Outcome, Re
 from loyalty.points.ports import (
     PointsPaymentRecord, PointsRepository, ProgramRulesRepository, ShouldContinue, Snapshot, WritePlan,
 )
-from loyalty.points.results import BalanceSummary
+from loyalty.points.requests import PointsPaymentRequest
+from loyalty.points.results import BalanceSummary, PointsPaymentResult
 
 HOLD_LOOKBACK_DAYS = 2  # the sweep looks this far back for holds a failed run left behind
-
-
-class PointsPaymentRequest(StrictModel):
-    payment_id: BusinessId = Field(description="Chosen by the till or webshop; the payment's key for good")
-    store_id: StoreId
-    order_id: BusinessId
-    channel: PurchaseChannel
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    order_total: Money
-    points: StrictInt = Field(gt=0, le=100_000_000)
-
-
-class PointsPaymentResult(Result):
-    payment_id: str
-    member_id: str
-    store_id: str
-    order_id: str
-    status: Literal["reserved", "captured", "voided", "expired"]
-    points: int
-    cash_value: DecimalText = Field(description="What the points pay, in the order's currency")
-    currency: str
-    held_until: IsoDateTime = Field(description="Released by the sweep if neither captured nor voided by then")
-    balance: BalanceSummary
-    entry_ids: list[str]
 
 
 def _result(record: PointsPaymentRecord, balance, entry_ids: list[str]) -> PointsPaymentResult:

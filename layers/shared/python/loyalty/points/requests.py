@@ -121,3 +121,13 @@ class AdjustmentRequest(StrictModel):
         if value == 0:
             raise ValueError("points must not be zero")
         return value
+
+
+class PointsPaymentRequest(StrictModel):
+    payment_id: BusinessId = Field(description="Chosen by the till or webshop; the payment's key for good")
+    store_id: StoreId
+    order_id: BusinessId
+    channel: PurchaseChannel
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    order_total: Money
+    points: StrictInt = Field(gt=0, le=100_000_000)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from loyalty.kernel.models import IsoDateTime, Result
+from loyalty.kernel.models import DecimalText, IsoDateTime, Result
 from loyalty.points.entries import LedgerEntry
 
 
@@ -176,3 +176,17 @@ class ExpiryRun(Result):
     failed: int = Field(description="Members whose balance kept changing underneath: the task runs again")
     continued: bool = Field(description="Out of time: the rest of the partition was handed to another task")
     incomplete: bool = Field(default=False, description="Stopped without handing the rest on: the task runs again")
+
+
+class PointsPaymentResult(Result):
+    payment_id: str
+    member_id: str
+    store_id: str
+    order_id: str
+    status: Literal["reserved", "captured", "voided", "expired"]
+    points: int
+    cash_value: DecimalText = Field(description="What the points pay, in the order's currency")
+    currency: str
+    held_until: IsoDateTime = Field(description="Released by the sweep if neither captured nor voided by then")
+    balance: BalanceSummary
+    entry_ids: list[str]
