@@ -82,8 +82,10 @@ keys:
 reset:
 	$(PYTHON) -m local.reset
 
+# What each ledger operation reads and writes (DynamoDB Local), then each handler's cold import.
 bench: install
 	$(PY) -m bench.run
+	$(PY) -m bench.cold_import --split
 
 # The daily expiry job over 100,000 seeded balances, 1% of them due (bench/expiry.py; about 5 minutes).
 bench-expiry: install
