@@ -11,6 +11,7 @@ from loyalty.members.domain import MemberView
 from loyalty.platform.schemas import errors, json_content
 from loyalty.members.domain import MemberLookup
 from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
+from loyalty.members.erasure import ErasureRequest, ErasureView
 from loyalty.kernel.identity import Scope
 from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
@@ -96,11 +97,44 @@ def consent_history(member_id: MemberId):
     return json_response(200, services().member_service.consent_history(member_id, caller(router)))
 
 
+@router.post(
+    "/v1/members/<member_id>/erasure",
+    summary="Erase a member's personal data (the books stay)",
+    description="Revokes the member's unused vouchers and releases points held at a till, then replaces the "
+                "profile by a record without personal data and releases the phone, email and card, so the phone "
+                "can enroll again as a new member. Ledger, purchases, redemptions and settlement figures stay "
+                "under the member id. Afterwards the member's routes answer 410 `MEMBER_ERASED`. Asking again "
+                "answers the erasure record (200).",
+    tags=["members"],
+    responses={201: json_content(ErasureView, "Erased"), 200: json_content(ErasureView, "Erased before"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), conflict=("CONCURRENT_UPDATE",))},
+)
+def erase_member(member_id: MemberId, request: ErasureRequest):
+    record, created = services().member_erasure.request(member_id, request, caller(router))
+    logger.info("member erasure", extra={"member_id": member_id, "reason": record.reason.value, "new": created})
+    if created:
+        metrics.add_metric(name="MembersErased", unit=MetricUnit.Count, value=1)
+    return json_response(201 if created else 200, record)
+
+
+@router.get(
+    "/v1/members/<member_id>/erasure",
+    summary="A member's erasure: scheduled, under way or done, who asked and why",
+    tags=["members"],
+    responses={200: json_content(ErasureView, "The erasure record"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
+)
+def get_erasure(member_id: MemberId):
+    return json_response(200, services().member_erasure.get(member_id, caller(router)))
+
+
 SCOPES = {  # checked before the body is read: the route alone decides
     "POST /v1/members": Scope.MEMBERS_WRITE,
     "POST /v1/members/lookup": Scope.MEMBERS_READ,
     "GET /v1/members/{member_id}": Scope.MEMBERS_READ,
     "PATCH /v1/members/{member_id}": Scope.MEMBERS_WRITE,
     "GET /v1/members/{member_id}/consents": Scope.MEMBERS_READ,
+    "POST /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
+    "GET /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
 }
 app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

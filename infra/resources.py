@@ -155,9 +155,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/v1/members/{member_id}"),
             Route("PATCH", "/v1/members/{member_id}"),
             Route("GET", "/v1/members/{member_id}/consents"),
+            Route("POST", "/v1/members/{member_id}/erasure"),
+            Route("GET", "/v1/members/{member_id}/erasure"),
         ),
         table_access="write",
         publishes_events=True,
+        timeout_seconds=30,  # an erasure revokes the member's vouchers and releases held points first
+    ),
+    FunctionSpec(
+        name="members_erasure",
+        handler="members_erasure.handler",
+        description="Erases members whose data-processing consent withdrawal has waited out its grace period",
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=300,
     ),
     FunctionSpec(
         name="points",
@@ -372,6 +383,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         daily_at="00:05",  # shortly after midnight where the program's days end (the rules' default zone)
         timezone="Asia/Shanghai",
         description="Expire points whose month has ended and announce those about to, daily",
+    ),
+    ScheduleSpec(
+        logical_id="MembersErasureSchedule",
+        function="members_erasure",
+        daily_at="03:30",  # a quiet hour in the chains' stores
+        timezone="Asia/Shanghai",
+        description="Erase members whose consent withdrawal has waited out its grace period, daily",
     ),
     ScheduleSpec(
         logical_id="FeedbackOverdueSchedule",

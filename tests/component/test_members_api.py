@@ -289,12 +289,14 @@ def test_patch_address_twice_with_the_same_value_changes_nothing_the_second_time
     assert publisher.types() == ["MemberEnrolled.v1", "MemberProfileChanged.v1"]
 
 
-def test_patch_withdrawing_data_processing_is_400(services, ctx):
+def test_patch_withdrawing_data_processing_schedules_the_erasure(services, ctx, clock):
     member_id = response_json(enroll(ctx))["member_id"]
+    clock.advance(minutes=1)
     response = patch_member(ctx, member_id, {"consents": {"data_processing": {"granted": False,
                                                                                "policy_version": "2026-02"}}})
-    assert response["statusCode"] == 400
-    assert error_of(response)["field"].startswith("consents")
+    assert response["statusCode"] == 200
+    body = response_json(response)
+    assert body["status"] == "erasure_scheduled" and body["consents"]["data_processing"]["granted"] is False
 
 
 def test_patch_email_moves_the_claim(services, ctx, clock):

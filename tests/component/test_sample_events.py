@@ -24,6 +24,8 @@ MEMBER_CASES = {
     "lookup-by-card.json": (True, 200, None),
     "get-member.json": (True, 200, None),
     "patch-consents.json": (True, 200, None),
+    "withdraw-processing-consent.json": (True, 200, None),
+    "erase.json": (True, 201, None),
 }
 AUTHORIZER_CASES = {"request.json": "pos-sh-jingan"}  # file -> client id it authenticates
 
@@ -62,11 +64,19 @@ def test_member_sample_event(services, ctx, request, publisher, name):
         assert body["error"]["code"] == code
     if status == 400:
         assert body["error"]["field"] == "phone"
-    if status == 200:
+    if status == 200 or name == "erase.json":
         assert body["member_id"] == SAMPLE_MEMBER_ID
     if name == "patch-consents.json":
         assert body["consents"]["marketing"]["granted"] is False
         assert publisher.types()[-1] == "MemberProfileChanged.v1"
+    if name == "withdraw-processing-consent.json":
+        assert body["status"] == "erasure_scheduled"
+        assert sorted(publisher.types()[-2:]) == ["MemberErasureScheduled.v1", "MemberProfileChanged.v1"]
+    if name == "erase.json":
+        assert (body["status"], body["reason"]) == ("done", "member_request")
+        assert publisher.types()[-1] == "MemberErased.v1"
+        gone = members.handler(load("members/get-member.json"), ctx)
+        assert gone["statusCode"] == 410 and response_json(gone)["error"]["code"] == "MEMBER_ERASED"
 
 
 @pytest.mark.parametrize("name", sorted(AUTHORIZER_CASES))

@@ -50,7 +50,8 @@ class FakeMemberRepository:
         self.consents[member.member_id] = list(member.consents.values())
         self.outbox.extend(events)
 
-    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord], events) -> None:
+    def update_member(self, before: Member, after: Member, new_consents: list[ConsentRecord], events,
+                      erasure=(None, None)) -> None:
         stored = self.members.get(before.member_id)
         if stored is None or stored.version != before.version:
             raise ConcurrentUpdate("the member was changed by another request; reload and retry")

@@ -115,10 +115,9 @@ def test_unknown_channel_is_refused():
 
 
 # -- MemberPatch ------------------------------------------------------------------------------------
-def test_patch_cannot_withdraw_data_processing():
-    with pytest.raises(ValidationError) as err:
-        MemberPatch.model_validate({"consents": {"data_processing": {"granted": False, "policy_version": "2026-02"}}})
-    assert ("consents",) in error_locations(err.value)
+def test_patch_may_withdraw_data_processing():  # the service schedules the erasure
+    patch = MemberPatch.model_validate({"consents": {"data_processing": {"granted": False, "policy_version": "2026-02"}}})
+    assert patch.consents[ConsentKind.DATA_PROCESSING].granted is False
 
 
 def test_patch_may_reaffirm_data_processing_and_change_marketing():

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, FeedbackReceived, FeedbackResolved
 from loyalty.kernel.events import DomainEvent
-from loyalty.members.events import MemberEnrolled, MemberProfileChanged
+from loyalty.members.events import (
+    MemberEnrolled, MemberErased, MemberErasureCancelled, MemberErasureScheduled, MemberProfileChanged,
+)
 from loyalty.points.events import (
     PointsActivated, PointsAdjusted, PointsEarned, PointsExpired, PointsExpiringSoon, PointsPaymentCaptured,
     PointsPaymentReleased, PointsPaymentReserved, PointsReturned,
 )
-from loyalty.rewards.events import RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherUsed
+from loyalty.rewards.events import (
+    RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherRevoked, VoucherUsed,
+)
 
 EVENTS: tuple[type[DomainEvent], ...] = (
-    MemberEnrolled, MemberProfileChanged,
+    MemberEnrolled, MemberProfileChanged, MemberErasureScheduled, MemberErasureCancelled, MemberErased,
     PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
-    RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased,
+    RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased, VoucherRevoked,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
 )

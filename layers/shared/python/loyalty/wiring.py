@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.feedback.rewarder import PointsFeedbackRewarder
     from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
+    from loyalty.members.erasure import MemberErasure
     from loyalty.members.service import MemberService
     from loyalty.platform.settings import CoreSettings
     from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
@@ -135,7 +136,17 @@ class Services:
             default_country_code=self.settings.default_country_code,
             welcome_bonus=self.points_service,
             ids=self.ids,
+            erasure_grace_days=self.settings.erasure_grace_days,
         )
+
+    @cached_property
+    def member_erasure(self) -> MemberErasure:
+        """Every capability that keeps something of a member ends it before the profile goes."""
+        from loyalty.members.dynamo import DynamoMemberRepository
+        from loyalty.members.erasure import MemberErasure
+
+        return MemberErasure(DynamoMemberRepository(self.table), [self.voucher_wallet, self.points_payments],
+                             self.clock)
 
     # -- points -----------------------------------------------------------------------------------
     @cached_property

@@ -25,6 +25,16 @@ class MemberNotFound(NotFound):
     code = "MEMBER_NOT_FOUND"
 
 
+class Gone(DomainError):
+    code = "GONE"
+
+
+class MemberErased(Gone):
+    """The member's personal data was erased: the id stays in the books, the member answers no more."""
+
+    code = "MEMBER_ERASED"
+
+
 class StoreNotFound(InvalidInput):
     """An unknown store in a request body is bad input (422-class), not a missing resource."""
 

@@ -18,6 +18,7 @@ class ClientKind(str, Enum):
 class Scope(str, Enum):
     MEMBERS_READ = "members:read"
     MEMBERS_WRITE = "members:write"
+    MEMBERS_ERASE = "members:erase"
     POINTS_READ = "points:read"
     POINTS_WRITE = "points:write"
     POINTS_ADJUST = "points:adjust"

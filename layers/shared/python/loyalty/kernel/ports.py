@@ -46,3 +46,17 @@ class MemberDirectory(Protocol):
     """Whether a member exists, for capabilities that take a member id from a client."""
 
     def member_exists(self, member_id: str) -> bool: ...
+
+
+class MemberDataHolder(Protocol):
+    """A capability that keeps something of a member which erasure must end: personal data to remove, or
+    open things to close (vouchers not yet used, points held at a till). Called by the members
+    capability's erasure before it removes the profile; idempotent, so an erasure that stopped halfway
+    runs it again and finds less or nothing left to do. Keeps what the books need (ledger, purchases,
+    redemptions, settlement figures under the member id)."""
+
+    holds: str  # what it ends, for the erasure record: "vouchers", "points_payments", "feedback_text"...
+
+    def forget_member(self, member_id: str) -> int:
+        """End what this capability keeps of the member; returns how many things it changed."""
+

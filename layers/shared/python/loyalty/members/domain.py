@@ -2,7 +2,7 @@
 import re
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, BaseModel, StrictBool, Field, field_validator, model_validator
 
@@ -97,17 +97,13 @@ class MemberPatch(StrictModel):
     birthday: date | None = None
     address: Address | None = None
     interests: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(default=None, max_length=20)
-    consents: dict[ConsentKind, ConsentInput] | None = None
+    consents: dict[ConsentKind, ConsentInput] | None = Field(
+        default=None, description="Withdrawing `data_processing` schedules the member's erasure after the grace "
+                                  "period (status `erasure_scheduled`); granting it again within the period "
+                                  "cancels the erasure")
 
     _email = field_validator("email")(classmethod(lambda cls, v: _check_email(v)))
     _birthday = field_validator("birthday")(classmethod(lambda cls, v: _check_birthday(v)))
-
-    @field_validator("consents")
-    @classmethod
-    def _processing_cannot_be_withdrawn_here(cls, value):
-        if value and ConsentKind.DATA_PROCESSING in value and not value[ConsentKind.DATA_PROCESSING].granted:
-            raise ValueError("withdrawing data processing consent is an erasure request, not a profile change")
-        return value
 
 
 class ConsentRecord(BaseModel):
@@ -140,7 +136,9 @@ class Member(BaseModel):
     enrolled_at: datetime
     referred_by: str | None = None
     tier: str = "base"
-    status: str = "active"
+    status: Literal["active", "erasure_scheduled"] = Field(
+        default="active", description="erasure_scheduled: data-processing consent withdrawn, erased after the "
+                                      "grace period unless given again")
     consents: dict[ConsentKind, ConsentRecord]
     version: int = 1
     updated_at: datetime

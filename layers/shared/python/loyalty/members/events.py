@@ -30,3 +30,23 @@ class MemberProfileChanged(MemberEvent):
     changed_fields: list[str]
     client_id: str
     consents: dict[str, bool] = Field(description="Consents recorded by this change: kind -> granted")
+
+
+class MemberErased(MemberEvent):
+    """The member's personal data was erased; the member id stays in the books (ledger, purchases,
+    settlement). Consumers holding personal data of their own remove it."""
+
+    reason: str = Field(description="member_request, consent_withdrawn or inactivity_policy")
+    requested_by: str = Field(description="The client that asked (or the member's own consent withdrawal)")
+
+
+class MemberErasureScheduled(MemberEvent):
+    """Data-processing consent was withdrawn: the member is erased after the grace period unless the
+    consent is given again before."""
+
+    erase_after: str
+
+
+class MemberErasureCancelled(MemberEvent):
+    """Data-processing consent was given again within the grace period: the erasure will not happen."""
+

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
 from loyalty.members.domain import ConsentRecord, Member
+
+if TYPE_CHECKING:  # erasure imports this module
+    from loyalty.members.erasure import ErasureRecord
 
 
 class MemberRepository(Protocol):
@@ -31,6 +34,22 @@ class MemberRepository(Protocol):
         claim if it changed."""
 
     def consent_history(self, member_id: str) -> list[ConsentRecord]: ...
+
+    # -- erasure (loyalty.members.erasure) ------------------------------------------------------
+    def get_erasure(self, member_id: str) -> "ErasureRecord | None": ...
+
+    def start_erasure(self, record: "ErasureRecord", before: "ErasureRecord | None") -> "ErasureRecord":
+        """Put the record if there is none (or `before` is still the stored version); a concurrent start
+        answers the stored record."""
+
+    def erase_member(self, member_id: str, before: "ErasureRecord", done: "ErasureRecord",
+                     events: list[DomainEvent]) -> None:
+        """In one transaction: the profile replaced by a tombstone without personal data, the phone,
+        email, card and referral-code claims released, the record moved from `before` to `done`, the
+        events. Raises MemberErased when the profile is a tombstone already."""
+
+    def due_erasures(self, day, now: datetime) -> list[str]:
+        """Members whose scheduled erasure falls on `day` (UTC) at or before `now`."""
 
 
 class WelcomeBonus(Protocol):

@@ -6,7 +6,10 @@ from datetime import timedelta
 
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.errors import InvalidInput, MemberNotFound, StoreNotFound
-from loyalty.members.events import MemberEnrolled, MemberProfileChanged
+from loyalty.members.events import (
+    MemberEnrolled, MemberErasureCancelled, MemberErasureScheduled, MemberProfileChanged,
+)
+from loyalty.members.erasure import ErasureReason, ErasureRecord
 from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay, payload_hash
 from loyalty.kernel.ids import RandomIds, is_valid_card_number
 from loyalty.members.domain import (
@@ -18,6 +21,7 @@ from loyalty.kernel.ports import Clock, IdGenerator, StoreDirectory
 from loyalty.members.ports import MemberRepository
 
 ENROLL_IDEMPOTENCY_TTL = timedelta(days=7)
+DEFAULT_ERASURE_GRACE_DAYS = 30  # after data-processing consent is withdrawn, before the erasure
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class MemberService:
         default_country_code: str,
         welcome_bonus: WelcomeBonus | None = None,
         ids: IdGenerator | None = None,
+        erasure_grace_days: int = DEFAULT_ERASURE_GRACE_DAYS,
     ):
         self._members = members
         self._stores = stores
@@ -44,6 +49,7 @@ class MemberService:
         self._country = default_country_code
         self._welcome_bonus = welcome_bonus
         self._ids = ids or RandomIds()
+        self._erasure_grace = timedelta(days=erasure_grace_days)
 
     def enroll(self, request: EnrollmentRequest, client: ClientIdentity, idempotency_key: str | None) -> EnrollmentOutcome:
         client.require(Scope.MEMBERS_WRITE)
@@ -94,7 +100,8 @@ class MemberService:
                 scope=f"enroll:{client.client_id}",
                 key=idempotency_key,
                 request_hash=payload_hash(request.model_dump(mode="json")),
-                response=response.body(),
+                # the member id only: a replay reads the member, so no personal data waits in the claim
+                response={"member_id": member.member_id},
                 expires_at=int((now + ENROLL_IDEMPOTENCY_TTL).timestamp()),
             )
         enrolled_event = MemberEnrolled(
@@ -109,7 +116,7 @@ class MemberService:
         try:
             self._members.create_member(member, claim, [enrolled_event])
         except IdempotentReplay as replay:
-            enrolled = MemberView.model_validate(replay.response)
+            enrolled = member_view(self._load(replay.response["member_id"]))
             if self._welcome_bonus is not None:
                 # completes a bonus an interrupted first attempt may have missed (granted once per member)
                 self._welcome_bonus.grant_welcome_bonus(enrolled.member_id, enrolled.enrolled_store_id,
@@ -145,6 +152,9 @@ class MemberService:
         before = self._load(member_id)
         now = self._clock.now()
         after, new_consents = before.apply_patch(patch, now=now, client_id=client.client_id)
+        events, erasure = self._consent_effects(before, after, new_consents, client, now)
+        if erasure != (None, None):
+            after = after.model_copy(update={"status": "erasure_scheduled" if erasure[1] else "active"})
         changed = before.changed_fields(after)
         if not changed:
             return member_view(before)
@@ -155,8 +165,29 @@ class MemberService:
             client_id=client.client_id,
             consents={c.kind.value: c.granted for c in new_consents},
         )
-        self._members.update_member(before, after, new_consents, [changed_event])
+        self._members.update_member(before, after, new_consents, [changed_event, *events], erasure)
         return member_view(after)
+
+    def _consent_effects(self, before: Member, after: Member, new_consents: list[ConsentRecord],
+                         client: ClientIdentity, now) -> tuple[list, tuple[ErasureRecord | None, ErasureRecord | None]]:
+        """Withdrawing data-processing consent schedules the member's erasure after the grace period;
+        giving it again within the period cancels it."""
+        processing = [c for c in new_consents if c.kind == ConsentKind.DATA_PROCESSING]
+        if not processing:
+            return [], (None, None)
+        granted = processing[-1].granted
+        if not granted and before.status != "erasure_scheduled":
+            erase_after = now + self._erasure_grace
+            record = ErasureRecord(member_id=after.member_id, reason=ErasureReason.CONSENT_WITHDRAWN,
+                                   requested_by=client.client_id, requested_at=now, status="scheduled",
+                                   erase_after=erase_after)
+            return [MemberErasureScheduled(occurred_at=now, member_id=after.member_id,
+                                           erase_after=erase_after.isoformat())], (None, record)
+        if granted and before.status == "erasure_scheduled":
+            scheduled = ErasureRecord(member_id=after.member_id, reason=ErasureReason.CONSENT_WITHDRAWN,
+                                      requested_by=client.client_id, requested_at=now, status="scheduled")
+            return [MemberErasureCancelled(occurred_at=now, member_id=after.member_id)], (scheduled, None)
+        return [], (None, None)
 
     def consent_history(self, member_id: str, client: ClientIdentity) -> ConsentHistory:
         client.require(Scope.MEMBERS_READ)

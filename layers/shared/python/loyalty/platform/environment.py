@@ -13,6 +13,7 @@ FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
 POINTS_EXPIRY_QUEUE_URL = "POINTS_EXPIRY_QUEUE_URL"
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
 SETTLEMENT_SHARDS = "SETTLEMENT_SHARDS"  # how many shards the settlement counters of a day spread over
+ERASURE_GRACE_DAYS = "ERASURE_GRACE_DAYS"  # days between a data-processing consent withdrawal and the erasure
 
 # Powertools' own switches, set per function.
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -20,7 +21,7 @@ METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 
-CORE = (TABLE_NAME, EVENT_BUS_NAME, DEFAULT_COUNTRY_CODE)
+CORE = (TABLE_NAME, EVENT_BUS_NAME, DEFAULT_COUNTRY_CODE, ERASURE_GRACE_DAYS)
 """What every function of the platform receives."""
 
 QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL, "ExpiryQueue": POINTS_EXPIRY_QUEUE_URL}
@@ -30,10 +31,11 @@ QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL, "ExpiryQueue": POINTS_EXPIRY_
 def function_environment(*, table_name: str, event_bus_name: str, default_country_code: str,
                          queue_urls: Mapping[str, str], sends_to: Iterable[str],
                          cors_allow_origins: Iterable[str] = (),
-                         settlement_shards: int | None = None) -> dict[str, str]:
+                         settlement_shards: int | None = None, erasure_grace_days: int = 30) -> dict[str, str]:
     """The variables one function gets: the core ones, the URL of each queue it sends to, for an API
     function the browser origins it may answer, and for the settlement functions the counters' shards."""
-    environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code}
+    environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code,
+                   ERASURE_GRACE_DAYS: str(erasure_grace_days)}
     for queue_id in sends_to:
         environment[QUEUE_URLS[queue_id]] = queue_urls[queue_id]
     origins = ",".join(cors_allow_origins)

@@ -47,6 +47,8 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     rewards.RewardNotFound: 404,
     rewards.RedemptionNotFound: 404,
     rewards.VoucherNotFound: 404,
+    e.Gone: 410,
+    e.MemberErased: 410,
     e.Conflict: 409,
     e.IdempotencyKeyReused: 409,
     e.ConcurrentUpdate: 409,

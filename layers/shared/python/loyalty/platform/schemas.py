@@ -39,6 +39,8 @@ def errors(*, bad_request: tuple[str, ...] = (), not_found: tuple[str, ...] = ()
         responses[413] = json_content(ErrorBody, "Request body over 64 KiB: " + codes("PAYLOAD_TOO_LARGE"))
     if not_found:
         responses[404] = json_content(ErrorBody, "Not found: " + codes(*not_found))
+    if "MEMBER_NOT_FOUND" in not_found:  # a member who was, and whose personal data was erased
+        responses[410] = json_content(ErrorBody, "The member's personal data was erased: " + codes("MEMBER_ERASED"))
     if conflict:
         responses[409] = json_content(ErrorBody, "Conflicts with what is stored; " + codes(*conflict))
     if refused:

@@ -16,6 +16,7 @@ class CoreSettings(BaseModel):
     table_name: str = Field(alias=env.TABLE_NAME, min_length=1)
     event_bus_name: str = Field(alias=env.EVENT_BUS_NAME, min_length=1)
     default_country_code: str = Field(alias=env.DEFAULT_COUNTRY_CODE, pattern=r"^[1-9]\d{0,2}$")
+    erasure_grace_days: int = Field(alias=env.ERASURE_GRACE_DAYS, ge=0, le=365)
 
 
 class FeedbackIntakeSettings(CoreSettings):

@@ -9,7 +9,7 @@ import zlib
 from datetime import date, datetime, timezone
 from typing import Any, Iterator, Mapping
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from loyalty.platform.dynamo import (
     PROFILE, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
@@ -18,7 +18,7 @@ from loyalty.platform.dynamo import (
 from loyalty.platform.cursor import decode_cursor, encode_cursor
 from loyalty.platform.outbox import event_fields, outbox_puts
 from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
-from loyalty.kernel.errors import InvalidInput
+from loyalty.kernel.errors import InvalidInput, MemberErased
 from loyalty.kernel.idempotency import IdempotencyClaim, replay_or_conflict
 from loyalty.points.errors import ActivityCapReached, RulesVersionConflict
 from loyalty.kernel.ports import StoreDirectory
@@ -203,6 +203,8 @@ class DynamoPointsRepository:
         snapshot = Snapshot(balance=PointsBalance.model_validate(balance) if balance
                             else PointsBalance(member_id=member_id))
         if member and (facts := item("member")):
+            if facts.get("status") == "erased":  # a tombstone: the books stay, the member answers no more
+                raise MemberErased(f"member {member_id} was erased")
             snapshot.member = MemberFacts.model_validate(facts)
         for store_id in store_ids:
             if (store := self._stores.get_store(store_id)) is not None:
@@ -384,6 +386,20 @@ class DynamoPointsRepository:
             "ExpressionAttributeValues": {":s": after.status, ":c": after.model_dump(mode="json")["closed_at"],
                                           ":nv": after.version, ":v": before.version, ":read": before.status},
         }}
+
+    def open_payments(self, member_id: str) -> list[str]:
+        """The ids of the member's points payments still reserved (erasure releases them)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(member_pk(member_id)) & Key("SK").begins_with("POINTSPAY#"),
+            "FilterExpression": Attr("status").eq("reserved"), "ProjectionExpression": "payment_id",
+        }
+        found: list[str] = []
+        while True:
+            response = self._table.query(**query)
+            found += [item["payment_id"] for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return found
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def due_holds(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
         upper = f"{utc_text(now)}#~"

@@ -127,6 +127,19 @@ class PointsPayments:
                 break
         return {"released": released, "failed": failed, "complete": complete}
 
+    holds = "points_payments"
+
+    def forget_member(self, member_id: str) -> int:
+        """kernel.ports.MemberDataHolder: the member's erasure releases every points reservation still
+        held (the points go back to the balance, which stays in the books)."""
+        released = 0
+        for payment_id in self._repo.open_payments(member_id):
+            try:
+                released += self._close(member_id, payment_id, "voided", None).created
+            except (PaymentAlreadyCaptured, PaymentAlreadyVoided):
+                pass  # settled meanwhile
+        return released
+
     def _close(self, member_id: str, payment_id: str, outcome_status: str,
                client: ClientIdentity | None) -> Outcome[PointsPaymentResult]:
         rules = self._rules.current()

@@ -149,6 +149,9 @@ class PointsRepository(Protocol):
     def due_lots(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
         """(member_id, lot_id) of lots due by `now` whose activation date is `day`, over every shard."""
 
+    def open_payments(self, member_id: str) -> list[str]:
+        """The ids of the member's points payments still reserved."""
+
     def due_holds(self, day: date, now: datetime) -> Iterator[tuple[str, str]]:
         """(member_id, payment_id) of points reservations held until `day`, up to `now`, over every shard."""
 

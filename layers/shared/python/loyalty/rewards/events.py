@@ -57,3 +57,10 @@ class VoucherReleased(RewardsEvent):
 
     store_id: str
     order_id: str
+
+
+class VoucherRevoked(RewardsEvent):
+    """A voucher not yet used was taken out of the wallet because the member's data was erased."""
+
+    reason: str = Field(description="member_erased")
+

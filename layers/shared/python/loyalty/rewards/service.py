@@ -23,7 +23,9 @@ from loyalty.rewards.errors import (
     MinimumSpendNotMet, RedemptionNotFound, RewardNotAvailable, RewardNotFound, VoucherAlreadyUsed,
     VoucherExpired, VoucherNotFound, VoucherNotValidHere, VoucherNotYetValid, VoucherVoided,
 )
-from loyalty.rewards.events import RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherUsed
+from loyalty.rewards.events import (
+    RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherRevoked, VoucherUsed,
+)
 from loyalty.rewards.ports import RewardRepository, StaleVoucher, VoucherRepository
 from loyalty.rewards.requests import RedemptionRequest, VoucherReleaseRequest, VoucherUseRequest
 from loyalty.rewards.results import (
@@ -310,6 +312,26 @@ class VoucherWallet:
         event = VoucherIssued(occurred_at=now, member_id=member_id, source_kind=grant.source_kind,
                               source_id=grant.source_id, valid_until=voucher.valid_until.isoformat())
         return self._vouchers.issue(voucher, claim, event).code
+
+    holds = "vouchers"
+
+    def forget_member(self, member_id: str) -> int:
+        """kernel.ports.MemberDataHolder: the member's erasure revokes every voucher not yet used (used
+        ones stay, as the orders' discounts they were)."""
+        revoked = 0
+        cursor = None
+        while True:
+            page, cursor = self._vouchers.wallet(member_id, status="issued", limit=100, cursor=cursor)
+            for voucher in page:
+                voided = voucher.model_copy(update={"status": "voided", "version": voucher.version + 1})
+                event = VoucherRevoked(occurred_at=self._clock.now(), member_id=member_id, reason="member_erased")
+                try:
+                    self._vouchers.change(voucher, voided, event)
+                    revoked += 1
+                except StaleVoucher:
+                    pass  # used meanwhile: it stays used
+            if cursor is None:
+                return revoked
 
     def _get(self, member_id: str, code: str) -> Voucher:
         voucher = self._vouchers.get(member_id, code)
