@@ -12,6 +12,7 @@ from loyalty.platform.schemas import errors, json_content
 from loyalty.members.domain import MemberLookup
 from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
 from loyalty.members.erasure import ErasureRequest, ErasureView
+from loyalty.members.export import ExportView
 from loyalty.kernel.identity import Scope
 from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
@@ -128,6 +129,39 @@ def get_erasure(member_id: MemberId):
     return json_response(200, services().member_erasure.get(member_id, caller(router)))
 
 
+ExportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^exp_[0-9A-Z]{26}$")]
+
+
+@router.post(
+    "/v1/members/<member_id>/exports",
+    summary="Export a member's data (access request)",
+    description="Queues one JSON document with the profile, consent history, points balance, ledger, purchases, "
+                "points payments, redemptions and vouchers, written page by page. Poll the export until `done`; "
+                "it then carries a download link that works for 15 minutes. An export still queued or running "
+                "is answered instead of a new one (200). Documents are deleted after 7 days.",
+    tags=["members"],
+    responses={202: json_content(ExportView, "Queued"), 200: json_content(ExportView, "One is under way already"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
+)
+def start_export(member_id: MemberId):
+    record, created = services().member_exports.start(member_id, caller(router))
+    logger.info("member export requested", extra={"member_id": member_id, "export_id": record.export_id,
+                                                  "new": created})
+    return json_response(202 if created else 200, record,
+                         headers={"Location": f"/v1/members/{member_id}/exports/{record.export_id}"})
+
+
+@router.get(
+    "/v1/members/<member_id>/exports/<export_id>",
+    summary="A member's data export: its progress, and the download link once done",
+    tags=["members"],
+    responses={200: json_content(ExportView, "The export"),
+               **errors(not_found=("MEMBER_NOT_FOUND", "EXPORT_NOT_FOUND"), body=False)},
+)
+def get_export(member_id: MemberId, export_id: ExportId):
+    return json_response(200, services().member_exports.get(member_id, export_id, caller(router)))
+
+
 SCOPES = {  # checked before the body is read: the route alone decides
     "POST /v1/members": Scope.MEMBERS_WRITE,
     "POST /v1/members/lookup": Scope.MEMBERS_READ,
@@ -136,5 +170,7 @@ SCOPES = {  # checked before the body is read: the route alone decides
     "GET /v1/members/{member_id}/consents": Scope.MEMBERS_READ,
     "POST /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
     "GET /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
+    "POST /v1/members/{member_id}/exports": Scope.MEMBERS_EXPORT,
+    "GET /v1/members/{member_id}/exports/{export_id}": Scope.MEMBERS_EXPORT,
 }
 app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -88,6 +88,7 @@ class FunctionSpec:
     timeout_seconds: int = 10
     memory_mb: int = 512
     settlement_counters: bool = False  # counts or reads them: gets their shard count (SETTLEMENT_SHARDS)
+    member_exports: bool = False  # writes, links or deletes members' data exports: the bucket (EXPORT_BUCKET)
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/v1/members/{member_id}/consents"),
             Route("POST", "/v1/members/{member_id}/erasure"),
             Route("GET", "/v1/members/{member_id}/erasure"),
+            Route("POST", "/v1/members/{member_id}/exports"),
+            Route("GET", "/v1/members/{member_id}/exports/{export_id}"),
         ),
         table_access="write",
         publishes_events=True,
+        sends_to=("ExportQueue",),
+        member_exports=True,
         timeout_seconds=30,  # an erasure revokes the member's vouchers and releases held points first
     ),
     FunctionSpec(
@@ -168,7 +173,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         description="Erases members whose data-processing consent withdrawal has waited out its grace period",
         table_access="write",
         publishes_events=True,
+        member_exports=True,
         timeout_seconds=300,
+    ),
+    FunctionSpec(
+        name="members_export",
+        handler="members_export.handler",
+        description="Writes a member's data export (profile, consents, ledger, purchases, vouchers...) page by page",
+        table_access="write",
+        member_exports=True,
+        timeout_seconds=300,
+        memory_mb=512,
     ),
     FunctionSpec(
         name="points",
@@ -320,6 +335,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 # How many shards a day's settlement counters spread over (cdk.json `loyalty:settlementShards`): raise it
 # for a busier chain, never lower it (the report reads shards 0 to N-1; counts in higher ones would be lost).
 SETTLEMENT_SHARDS = int(CDK_CONTEXT.get("loyalty:settlementShards", 8))
+EXPORT_KEEP_DAYS = 7  # a member's data export is deleted from the bucket after this many days
 
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
@@ -330,6 +346,15 @@ QUEUES: tuple[QueueSpec, ...] = (
         dlq_name="loyalty-feedback-dlq",
         consumer="feedback_processor",
         batch_size=10,
+    ),
+    QueueSpec(
+        logical_id="ExportQueue",
+        name="loyalty-member-exports",
+        visibility_timeout_seconds=1800,  # 6x the export function's 300 s timeout
+        max_receive_count=3,
+        dlq_name="loyalty-member-exports-dlq",
+        consumer="members_export",
+        batch_size=1,  # one export per invocation, with the whole time budget
     ),
     QueueSpec(
         logical_id="ExpiryQueue",

@@ -43,7 +43,8 @@ class LoyaltyStack(StackWithStableIds):
                 table_name=self.data.table.table_name, event_bus_name=self.data.bus.event_bus_name,
                 default_country_code=default_country_code, queue_urls=queue_urls, sends_to=spec.sends_to,
                 cors_allow_origins=CORS.allow_origins if spec.routes else (),
-                settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None)
+                settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None,
+                export_bucket=self.data.export_bucket.bucket_name if spec.member_exports else None)
             fn = LoyaltyFunction(self, spec, code=code, layers=layers, environment=environment,
                                  log_retention=retention)
             self.data.grant(fn)
@@ -60,15 +61,20 @@ class LoyaltyStack(StackWithStableIds):
              "appliesTo": ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
                            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]},
             {"id": "AwsSolutions-IAM5", "reason": "Wildcards come from CDK grants scoped to this table's own indexes "
-             "(index/*), KMS data-key actions on the one key (GenerateDataKey*, ReEncrypt*), X-Ray trace "
+             "(index/*), the export bucket's exports/ prefix (one object per export, named at run time), KMS data-key actions on the one key (GenerateDataKey*, ReEncrypt*), X-Ray trace "
              "segments and the stream read grant's dynamodb:ListStreams, which have no resource-level permissions.",
              "appliesTo": [f"Resource::<{self.get_logical_id(self.data.table.node.default_child)}.Arn>/index/*",
+                           f"Resource::<{self.get_logical_id(self.data.export_bucket.node.default_child)}.Arn>/exports/*",
                            "Resource::*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"]},
             {"id": "AwsSolutions-COG4", "reason": "Clients are machines (POS terminals, webshops, back-office tools) "
              "authenticated by hashed API keys through the request authorizer, not Cognito users."},
             {"id": "AwsSolutions-APIG3", "reason": "A WAFv2 web ACL is associated with the stage (ApiFirewallAssociation); "
              "the rule cannot see associations made by a separate resource."},
         ])
+        NagSuppressions.add_resource_suppressions(self.data.export_bucket, [
+            {"id": "AwsSolutions-S1", "reason": "Exports live a week and are read only through presigned links the "
+             "platform hands out per request (logged by the members function); server access logs would keep "
+             "a second trail of member ids beyond the exports' own life."}])
         for dlq in self.data.dead_letter_queues.values():
             NagSuppressions.add_resource_suppressions(dlq, [
                 {"id": "AwsSolutions-SQS3", "reason": "This queue is itself the dead-letter queue."}])

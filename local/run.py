@@ -64,6 +64,7 @@ class LocalPlatform:
         self.data_dir = data_dir or default_data_dir()
         self.in_memory = in_memory
         self.endpoints_file = endpoints_file(self.data_dir)
+        self.export_folder = self.data_dir / "exports"  # members' data exports (a bucket on AWS)
         self.base_url = f"http://127.0.0.1:{port}"
         self._stop = threading.Event()
         self._services = []
@@ -97,7 +98,8 @@ class LocalPlatform:
                                            default_country_code=self.country_code, queue_urls=queue_urls,
                                            sends_to=spec.sends_to,
                                            cors_allow_origins=CORS.allow_origins if spec.routes else (),
-                                           settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None),
+                                           settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None,
+                                           export_folder=str(self.export_folder) if spec.member_exports else None),
                 **env.powertools_environment(service_name=spec.name, metrics_namespace=METRICS_NAMESPACE,
                                              log_level=os.environ.get(env.LOG_LEVEL, "INFO"), tracing=False),
             }

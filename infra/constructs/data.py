@@ -4,13 +4,15 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.stable_ids import StackLevel, StackWithStableIds
 from infra.function import LoyaltyFunction
-from infra.resources import EVENT_BUS_NAME, QUEUES, TABLE, QueueSpec
+from infra.resources import EVENT_BUS_NAME, EXPORT_KEEP_DAYS, QUEUES, TABLE, QueueSpec
 
 DEAD_LETTER_RETENTION = Duration.days(14)
 
@@ -32,6 +34,13 @@ class Data(StackLevel):
                          retention=Duration.days(30), description="Replayable history of domain events")
         self.dead_letter_queues: dict[str, sqs.Queue] = {}  # by the DLQ's name
         self.queues = {spec.logical_id: self._queue(spec) for spec in QUEUES}
+        # Members' data exports: encrypted with the data key, private, TLS only, gone after a week.
+        self.export_bucket = s3.Bucket(
+            self, "ExportBucket", encryption=s3.BucketEncryption.KMS, encryption_key=self.key,
+            bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, versioned=False,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(EXPORT_KEEP_DAYS))],
+            removal_policy=RemovalPolicy.RETAIN)
 
     def grant(self, fn: LoyaltyFunction) -> None:
         """What the function's spec says it uses, and nothing else."""
@@ -44,6 +53,11 @@ class Data(StackLevel):
             self.bus.grant_put_events_to(fn.function)
         for queue_id in spec.sends_to:
             self.queues[queue_id].grant_send_messages(fn.function)
+        if spec.member_exports:  # exactly what an export needs: put, read for the link, delete on erasure
+            fn.function.add_to_role_policy(iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                resources=[self.export_bucket.arn_for_objects("exports/*")]))
+            self.key.grant_encrypt_decrypt(fn.function)
 
     def _table(self) -> dynamodb.Table:
         attr = lambda name: dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)  # noqa: E731

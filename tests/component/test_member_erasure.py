@@ -179,3 +179,11 @@ def test_the_daily_job_erases_members_whose_grace_period_is_over_once(services, 
     assert services.member_erasure.run_due()["erased"] == 1
     status, record = member_call(ctx, "GET", "/v1/members/{member_id}/erasure", later_id)
     assert (status, record["status"], record["reason"]) == (200, "done", "consent_withdrawn")
+
+
+def test_the_sample_schedule_event_runs_the_job(services):
+    from pathlib import Path
+
+    event = json.loads((Path(__file__).resolve().parents[2] / "events/members_erasure/scheduled.json")
+                       .read_text(encoding="utf-8"))
+    assert members_erasure.handler(event, LambdaContext()) == {"erased": 0, "failed": 0, "complete": True}

@@ -26,6 +26,7 @@ MEMBER_CASES = {
     "patch-consents.json": (True, 200, None),
     "withdraw-processing-consent.json": (True, 200, None),
     "erase.json": (True, 201, None),
+    "export.json": (True, 202, None),
 }
 AUTHORIZER_CASES = {"request.json": "pos-sh-jingan"}  # file -> client id it authenticates
 
@@ -51,10 +52,16 @@ def sample_member(services, ctx, clock, chosen_ids):
 
 
 @pytest.mark.parametrize("name", sorted(MEMBER_CASES))
-def test_member_sample_event(services, ctx, request, publisher, name):
+def test_member_sample_event(services, ctx, request, publisher, name):  # noqa: C901
     needs_member, status, code = MEMBER_CASES[name]
     if needs_member:
         request.getfixturevalue("sample_member")
+    if name == "export.json":  # the queue the export is handed to, and the folder it would go to
+        from loyalty.members.storage import FolderExportStore, SqsExportQueue
+
+        services.__dict__["export_store"] = FolderExportStore(request.getfixturevalue("tmp_path"))
+        services.__dict__["export_queue"] = SqsExportQueue(services.sqs,
+                                                           request.getfixturevalue("aws")["queue_urls"]["ExportQueue"])
     event = load(f"members/{name}")
     assert event["requestContext"]["authorizer"]["client_id"]  # events carry the authorizer's context
     response = members.handler(event, ctx)
@@ -64,7 +71,7 @@ def test_member_sample_event(services, ctx, request, publisher, name):
         assert body["error"]["code"] == code
     if status == 400:
         assert body["error"]["field"] == "phone"
-    if status == 200 or name == "erase.json":
+    if status == 200 or name in ("erase.json", "export.json"):
         assert body["member_id"] == SAMPLE_MEMBER_ID
     if name == "patch-consents.json":
         assert body["consents"]["marketing"]["granted"] is False

@@ -3,7 +3,7 @@
 - the kernel imports nothing of the platform or of any capability;
 - a capability's domain, ports, events, results and use cases import the kernel and their own
   capability only: no boto3, no environment, no Powertools, no platform;
-- a capability's adapters (dynamo.py, queue.py) may add the platform and boto3;
+- a capability's adapters (dynamo.py, queue.py, storage.py) may add the platform and boto3;
 - no capability imports another one (they talk through ports and events), except where the
   composition root (loyalty.wiring) joins them;
 - environment variable names appear only in the one environment contract.
@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers/shared/python/loyalty"
 CAPABILITIES = ("members", "clients", "points", "feedback", "rewards", "settlement")
-ADAPTER_MODULES = ("dynamo", "queue")
+ADAPTER_MODULES = ("dynamo", "queue", "storage")
 THIRD_PARTY_ALLOWED_IN_DOMAIN = {"pydantic", "pydantic_core", "typing_extensions"}
 FORBIDDEN_IN_DOMAIN = {"boto3", "botocore", "aws_lambda_powertools", "os"}
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
     from loyalty.members.erasure import MemberErasure
+    from loyalty.members.export import MemberExports
+    from loyalty.platform.settings import ExportSettings
     from loyalty.members.service import MemberService
     from loyalty.platform.settings import CoreSettings
     from loyalty.platform.stores import CachedStoreDirectory, DynamoStoreDirectory
@@ -145,8 +147,58 @@ class Services:
         from loyalty.members.dynamo import DynamoMemberRepository
         from loyalty.members.erasure import MemberErasure
 
-        return MemberErasure(DynamoMemberRepository(self.table), [self.voucher_wallet, self.points_payments],
-                             self.clock)
+        holders = [self.voucher_wallet, self.points_payments]
+        if self.export_settings is not None:
+            holders.append(self.member_exports)
+        return MemberErasure(DynamoMemberRepository(self.table), holders, self.clock)
+
+    @cached_property
+    def export_settings(self) -> ExportSettings | None:
+        """Where exports go; None in a function that has no part in them."""
+        import os
+
+        from loyalty.platform import environment as env
+        from loyalty.platform.settings import ExportSettings, load_settings
+
+        if env.EXPORT_BUCKET not in os.environ and env.EXPORT_FOLDER not in os.environ:
+            return None
+        return load_settings(ExportSettings)
+
+    @cached_property
+    def export_store(self) -> Any:
+        from loyalty.members.storage import FolderExportStore, S3ExportStore, s3_client
+
+        settings = self.export_settings
+        if settings is None:
+            raise RuntimeError("this function has no export bucket or folder")
+        if settings.export_bucket:
+            return S3ExportStore(s3_client(), settings.export_bucket)
+        return FolderExportStore(settings.export_folder)
+
+    @cached_property
+    def export_queue(self) -> Any:
+        from loyalty.members.storage import SqsExportQueue
+        from loyalty.platform.settings import ExportQueueSettings, load_settings
+
+        return SqsExportQueue(self.sqs, load_settings(ExportQueueSettings).export_queue_url)
+
+    @cached_property
+    def member_exports(self) -> MemberExports:
+        """Every capability's part of a member's data, through its MemberDataSource."""
+        from loyalty.members.dynamo import DynamoExportRepository, DynamoMemberRepository
+        from loyalty.members.export import MemberExports
+        from loyalty.points.dynamo import DynamoPointsMemberData
+        from loyalty.rewards.dynamo import DynamoRewardsMemberData
+
+        services = self
+
+        class _LazyQueue:  # the worker never sends, and has no queue URL
+            def send(self, member_id: str, export_id: str) -> None:
+                services.export_queue.send(member_id, export_id)
+
+        return MemberExports(DynamoMemberRepository(self.table), DynamoExportRepository(self.table),
+                             [DynamoPointsMemberData(self.table), DynamoRewardsMemberData(self.table)],
+                             self.export_store, _LazyQueue(), self.clock, self.ids)
 
     # -- points -----------------------------------------------------------------------------------
     @cached_property

@@ -19,6 +19,7 @@ class Scope(str, Enum):
     MEMBERS_READ = "members:read"
     MEMBERS_WRITE = "members:write"
     MEMBERS_ERASE = "members:erase"
+    MEMBERS_EXPORT = "members:export"
     POINTS_READ = "points:read"
     POINTS_WRITE = "points:write"
     POINTS_ADJUST = "points:adjust"
@@ -34,7 +35,7 @@ _FRONT_OF_HOUSE = {
 DEFAULT_SCOPES: dict[ClientKind, frozenset[Scope]] = {
     ClientKind.POS: frozenset(_FRONT_OF_HOUSE),
     ClientKind.WEBSHOP: frozenset(_FRONT_OF_HOUSE),
-    ClientKind.APP: frozenset(_FRONT_OF_HOUSE),
+    ClientKind.APP: frozenset(_FRONT_OF_HOUSE | {Scope.MEMBERS_EXPORT}),  # the member asks for their data
     ClientKind.BACKOFFICE: frozenset(Scope),
 }
 

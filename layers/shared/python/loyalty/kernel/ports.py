@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from loyalty.kernel.stores import Store
 
@@ -59,4 +59,13 @@ class MemberDataHolder(Protocol):
 
     def forget_member(self, member_id: str) -> int:
         """End what this capability keeps of the member; returns how many things it changed."""
+
+
+class MemberDataSource(Protocol):
+    """A capability's part of a member's data export (access request): what it keeps of the member,
+    section by section, yielded page by page so that no history is loaded whole."""
+
+    sections: tuple[str, ...]
+
+    def member_records(self, member_id: str, section: str) -> Iterator[dict[str, Any]]: ...
 

@@ -16,8 +16,10 @@ from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
 from loyalty.members.domain import ConsentRecord, Member
 from loyalty.members.erasure import ErasureRecord
+from loyalty.members.export import ExportRecord
 
 ERASURE = "ERASURE"
+EXPORT_RECORD_SECONDS = 7 * 24 * 3600  # an export's record expires with its document (the bucket's rule)
 ERASED = "erased"
 # What a tombstone keeps of the profile: no personal data, only what reports count members by.
 TOMBSTONE_FIELDS = ("member_id", "enrolled_store_id", "enrolled_channel", "enrolled_at", "tier")
@@ -236,4 +238,43 @@ class DynamoMemberRepository:
             "entity": "consent",
             **drop_none(consent.model_dump(mode="json")),
         }
+
+
+class DynamoExportRepository:
+    """Export records: `MEMBER#<id>/EXPORT#<export_id>`, expiring with their documents."""
+
+    def __init__(self, table):
+        self._table = table
+        self._client = table.meta.client
+
+    def put_export(self, record: ExportRecord, before: ExportRecord | None) -> bool:
+        item = {"PK": member_pk(record.member_id), "SK": f"EXPORT#{record.export_id}", "entity": "member_export",
+                "expires_at": int(record.requested_at.timestamp()) + EXPORT_RECORD_SECONDS,
+                **drop_none(record.model_dump(mode="json"))}
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item}
+        if before is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put.update(ConditionExpression="#v = :v", ExpressionAttributeNames={"#v": "version"},
+                       ExpressionAttributeValues={":v": before.version})
+        try:
+            self._client.put_item(**put)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get_export(self, member_id: str, export_id: str) -> ExportRecord | None:
+        item = self._table.get_item(Key={"PK": member_pk(member_id), "SK": f"EXPORT#{export_id}"},
+                                    ConsistentRead=True).get("Item")
+        return ExportRecord.model_validate(plain(strip_keys(item))) if item else None
+
+    def member_exports(self, member_id: str) -> list[ExportRecord]:
+        """A member's exports of the last week (older ones expire): a handful at most."""
+        response = self._table.query(
+            KeyConditionExpression=Key("PK").eq(member_pk(member_id)) & Key("SK").begins_with("EXPORT#"),
+            ConsistentRead=True)
+        return [ExportRecord.model_validate(plain(strip_keys(i))) for i in response["Items"]]
+
+    def delete_export(self, member_id: str, export_id: str) -> None:
+        self._table.delete_item(Key={"PK": member_pk(member_id), "SK": f"EXPORT#{export_id}"})
 

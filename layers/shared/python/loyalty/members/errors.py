@@ -1,7 +1,7 @@
 """Errors of enrollment and profile changes."""
 from __future__ import annotations
 
-from loyalty.kernel.errors import Conflict
+from loyalty.kernel.errors import Conflict, NotFound
 
 
 class PhoneAlreadyEnrolled(Conflict):
@@ -10,3 +10,7 @@ class PhoneAlreadyEnrolled(Conflict):
 
 class EmailAlreadyEnrolled(Conflict):
     code = "EMAIL_ALREADY_ENROLLED"
+
+
+class ExportNotFound(NotFound):
+    code = "EXPORT_NOT_FOUND"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
@@ -36,6 +36,28 @@ def epoch_seconds(day: date) -> int:
 
 def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "entity"}}
+
+
+# Bookkeeping a member's data export leaves out: replay answers, request hashes, events and TTLs.
+INTERNAL_ATTRIBUTES = frozenset({"request_hash", "response", "returns", "version", "expires_at", "evt_id",
+                                 "evt_source", "evt_type", "evt_at", "evt_detail"})
+EXPORT_PAGE = 200  # items per Query while exporting: memory stays bounded whatever the history
+
+
+def member_items(table, member_id: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+    """Every item of the member whose SK starts with `sk_prefix`, oldest key first, page by page, as plain
+    data without keys or bookkeeping: what a capability hands to a member's data export."""
+    from boto3.dynamodb.conditions import Key
+
+    query: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(member_pk(member_id))
+                             & Key("SK").begins_with(sk_prefix), "Limit": EXPORT_PAGE}
+    while True:
+        page = table.query(**query)
+        for item in page["Items"]:
+            yield {k: v for k, v in plain(strip_keys(item)).items() if k not in INTERNAL_ATTRIBUTES}
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def drop_none(data: Any) -> Any:

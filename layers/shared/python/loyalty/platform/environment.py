@@ -11,6 +11,9 @@ EVENT_BUS_NAME = "EVENT_BUS_NAME"
 DEFAULT_COUNTRY_CODE = "DEFAULT_COUNTRY_CODE"
 FEEDBACK_QUEUE_URL = "FEEDBACK_QUEUE_URL"
 POINTS_EXPIRY_QUEUE_URL = "POINTS_EXPIRY_QUEUE_URL"
+EXPORT_QUEUE_URL = "EXPORT_QUEUE_URL"
+EXPORT_BUCKET = "EXPORT_BUCKET"  # on AWS: the encrypted bucket members' data exports go to
+EXPORT_FOLDER = "EXPORT_FOLDER"  # in the local run: the folder they go to instead
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
 SETTLEMENT_SHARDS = "SETTLEMENT_SHARDS"  # how many shards the settlement counters of a day spread over
 ERASURE_GRACE_DAYS = "ERASURE_GRACE_DAYS"  # days between a data-processing consent withdrawal and the erasure
@@ -24,14 +27,16 @@ TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 CORE = (TABLE_NAME, EVENT_BUS_NAME, DEFAULT_COUNTRY_CODE, ERASURE_GRACE_DAYS)
 """What every function of the platform receives."""
 
-QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL, "ExpiryQueue": POINTS_EXPIRY_QUEUE_URL}
+QUEUE_URLS = {"FeedbackQueue": FEEDBACK_QUEUE_URL, "ExpiryQueue": POINTS_EXPIRY_QUEUE_URL,
+              "ExportQueue": EXPORT_QUEUE_URL}
 """The variable carrying each queue's URL (by the queue's logical id in infra/resources.py)."""
 
 
 def function_environment(*, table_name: str, event_bus_name: str, default_country_code: str,
                          queue_urls: Mapping[str, str], sends_to: Iterable[str],
                          cors_allow_origins: Iterable[str] = (),
-                         settlement_shards: int | None = None, erasure_grace_days: int = 30) -> dict[str, str]:
+                         settlement_shards: int | None = None, erasure_grace_days: int = 30,
+                         export_bucket: str | None = None, export_folder: str | None = None) -> dict[str, str]:
     """The variables one function gets: the core ones, the URL of each queue it sends to, for an API
     function the browser origins it may answer, and for the settlement functions the counters' shards."""
     environment = {TABLE_NAME: table_name, EVENT_BUS_NAME: event_bus_name, DEFAULT_COUNTRY_CODE: default_country_code,
@@ -43,6 +48,10 @@ def function_environment(*, table_name: str, event_bus_name: str, default_countr
         environment[CORS_ALLOW_ORIGINS] = origins
     if settlement_shards is not None:
         environment[SETTLEMENT_SHARDS] = str(settlement_shards)
+    if export_bucket is not None:
+        environment[EXPORT_BUCKET] = export_bucket
+    if export_folder is not None:
+        environment[EXPORT_FOLDER] = export_folder
     return environment
 
 

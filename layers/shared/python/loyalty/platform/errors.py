@@ -41,6 +41,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.MissingScope: 403,
     e.NotFound: 404,
     e.MemberNotFound: 404,
+    members.ExportNotFound: 404,
     points.PurchaseNotFound: 404,
     points.PointsPaymentNotFound: 404,
     feedback.FeedbackNotFound: 404,

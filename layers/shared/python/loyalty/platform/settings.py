@@ -5,7 +5,7 @@ import os
 from functools import cache
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loyalty.platform import environment as env
 
@@ -25,6 +25,23 @@ class FeedbackIntakeSettings(CoreSettings):
 
 class PointsExpirySettings(CoreSettings):
     points_expiry_queue_url: str = Field(alias=env.POINTS_EXPIRY_QUEUE_URL, min_length=1)
+
+
+class ExportSettings(CoreSettings):
+    """Where members' data exports go: a bucket on AWS, a folder in the local run (exactly one)."""
+
+    export_bucket: str | None = Field(default=None, alias=env.EXPORT_BUCKET, min_length=3)
+    export_folder: str | None = Field(default=None, alias=env.EXPORT_FOLDER, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_place(self):
+        if (self.export_bucket is None) == (self.export_folder is None):
+            raise ValueError(f"set exactly one of {env.EXPORT_BUCKET} and {env.EXPORT_FOLDER}")
+        return self
+
+
+class ExportQueueSettings(CoreSettings):
+    export_queue_url: str = Field(alias=env.EXPORT_QUEUE_URL, min_length=1)
 
 
 class ApiSettings(BaseModel):

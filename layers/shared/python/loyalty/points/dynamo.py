@@ -12,8 +12,8 @@ from typing import Any, Iterator, Mapping
 from boto3.dynamodb.conditions import Attr, Key
 
 from loyalty.platform.dynamo import (
-    PROFILE, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
-    member_pk, plain, strip_keys,
+    INTERNAL_ATTRIBUTES, PROFILE, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
+    member_items, member_pk, plain, strip_keys,
 )
 from loyalty.platform.cursor import decode_cursor, encode_cursor
 from loyalty.platform.outbox import event_fields, outbox_puts
@@ -525,6 +525,44 @@ def _claim_on_new_record(items: list[dict[str, Any]], location: dict[str, str], 
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             return index
     return None
+
+
+class DynamoPointsMemberData:
+    """kernel.ports.MemberDataSource: the member's points for a data export. Purchases are keyed by their
+    business key, not the member, so they are found from the ledger's earn entries, a page at a time."""
+
+    sections = ("points_balance", "ledger", "purchases", "points_payments", "pending_points")
+
+    def __init__(self, table):
+        self._table = table
+        self._client = table.meta.client
+
+    def member_records(self, member_id: str, section: str) -> Iterator[dict[str, Any]]:
+        if section == "points_balance":
+            yield from member_items(self._table, member_id, "POINTS")
+        elif section == "ledger":
+            yield from member_items(self._table, member_id, "LEDGER#")
+        elif section == "points_payments":
+            yield from member_items(self._table, member_id, "POINTSPAY#")
+        elif section == "pending_points":
+            yield from member_items(self._table, member_id, "LOT#")
+        elif section == "purchases":
+            keys: list[dict[str, str]] = []
+            for entry in member_items(self._table, member_id, "LEDGER#"):
+                if entry.get("type") == "earn" and entry.get("reference", {}).get("kind") == "purchase":
+                    keys.append(purchase_key(entry["store_id"], entry["reference"]["id"]))
+                if len(keys) == 100:  # BatchGetItem's limit
+                    yield from self._purchases(keys)
+                    keys = []
+            yield from self._purchases(keys)
+
+    def _purchases(self, keys: list[dict[str, str]]) -> Iterator[dict[str, Any]]:
+        request = {self._table.name: {"Keys": list({(k["PK"], k["SK"]): k for k in keys}.values())}} if keys else {}
+        while request:  # the resource's client speaks Python types, as the repository's batch read does
+            response = self._client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(self._table.name, []):
+                yield {k: v for k, v in plain(strip_keys(raw)).items() if k not in INTERNAL_ATTRIBUTES}
+            request = response.get("UnprocessedKeys") or {}
 
 
 class DynamoExpiryIndex:

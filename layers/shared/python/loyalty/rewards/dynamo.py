@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
 
@@ -11,7 +11,9 @@ from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay
 from loyalty.kernel.spending import JoinedRead, JoinedWrite, ReadAgain
 from loyalty.platform.cursor import decode_cursor, encode_cursor
-from loyalty.platform.dynamo import Transaction, drop_none, idempotency_put, member_pk, plain, strip_keys
+from loyalty.platform.dynamo import (
+    Transaction, drop_none, idempotency_put, member_items, member_pk, plain, strip_keys,
+)
 from loyalty.platform.outbox import outbox_puts
 from loyalty.rewards.domain import RedemptionRecord, Reward, RewardInput, Voucher
 from loyalty.rewards.errors import (
@@ -295,3 +297,17 @@ class DynamoVoucherRepository:
         except IdempotentReplay as replay:
             return self.get(voucher.member_id, replay.response["code"])
         return voucher
+
+
+class DynamoRewardsMemberData:
+    """kernel.ports.MemberDataSource: the member's redemptions and vouchers for a data export."""
+
+    sections = ("redemptions", "vouchers")
+
+    def __init__(self, table):
+        self._table = table
+
+    def member_records(self, member_id: str, section: str) -> Iterator[dict[str, Any]]:
+        prefix = {"redemptions": "REDEMPTION#", "vouchers": "VOUCHER#"}[section]
+        yield from member_items(self._table, member_id, prefix)
+
