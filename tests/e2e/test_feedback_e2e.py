@@ -42,7 +42,7 @@ def test_complaint_is_queued_classified_routed_resolved_and_reported(platform):
     item = wait_for(platform, feedback_id)
     assert item["primary_category"] == "product_quality"
     assert item["urgency"] == "urgent"
-    assert item["department"] == "quality_assurance"
+    assert item["department"] == "quality_management"
     assert item["status"] == "new"
 
     resolved = platform.call("POST", f"/v1/feedback/{feedback_id}/resolve", client="backoffice",

@@ -36,7 +36,7 @@ def test_acknowledge_assign_resolve_keeps_every_change_as_history(services, rewa
 
     status, detail = staff("GET", ITEM, path_params={"feedback_id": fid})
     assert status == 200
-    assert detail["department"] == "quality_assurance"
+    assert detail["department"] == "quality_management"
     assert [(h["action"], h.get("from_status"), h["to_status"], h["version"]) for h in detail["history"]] == [
         ("received", None, "new", 1),
         ("acknowledged", "new", "acknowledged", 2),
@@ -258,7 +258,7 @@ def test_list_parameters_are_validated(services):
 def test_configuration_starts_from_the_defaults_and_changes_with_its_version(services):
     status, current = staff("GET", "/v1/feedback/config")
     assert (status, current["version"], current["source"]) == (200, 0, "default")
-    assert current["routing"]["product_quality"] == "quality_assurance"
+    assert current["routing"]["product_quality"] == "quality_management"
     assert current["urgent_due_hours"] == 4 and current["normal_due_hours"] == 48
 
     body = {k: v for k, v in current.items() if k not in {"source", "updated_at", "updated_by"}}
@@ -275,7 +275,9 @@ def test_configuration_starts_from_the_defaults_and_changes_with_its_version(ser
 
 @pytest.mark.parametrize("change, field", [
     (lambda b: b["routing"].pop("membership_points"), "routing"),
-    (lambda b: b.update(urgent_due_hours=72, normal_due_hours=48), "normal_due_hours"),
+    (lambda b: b.update(urgent_due_hours=4, high_due_hours=24, normal_due_hours=12), "normal_due_hours"),
+    (lambda b: b.update(urgent_due_hours=72, high_due_hours=24, normal_due_hours=96), "high_due_hours"),
+    (lambda b: b["keyword_weights"].update({"质量": 11}), "keyword_weights.质量"),
     (lambda b: b["keywords"]["other"].append("退款*"), "keywords.other.0"),
     (lambda b: b["keywords"]["other"].append("bad!word"), "keywords.other.0"),
     (lambda b: b["routing"].update(other="Customer Service"), "routing.other"),

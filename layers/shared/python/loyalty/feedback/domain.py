@@ -62,7 +62,8 @@ class Sentiment(str, Enum):
 
 
 class Urgency(str, Enum):
-    URGENT = "urgent"
+    URGENT = "urgent"  # health, safety, injury, legal threat: escalated at once
+    HIGH = "high"  # a low-rated or repeated complaint, a top-tier member
     NORMAL = "normal"
 
 
