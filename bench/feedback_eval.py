@@ -41,17 +41,20 @@ def evaluate(examples: list[dict], config=None) -> tuple[list[Outcome], float]:
     from loyalty.feedback.classify import assess
     from loyalty.feedback.config import default_feedback_config
     from loyalty.feedback.domain import FeedbackKind, Urgency
+    from loyalty.feedback.segment import JiebaSegmenter
 
     config = config or default_feedback_config()
+    words = JiebaSegmenter()
     received = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
     first = time.perf_counter()
-    assess(text="加载", kind=FeedbackKind.COMPLAINT, rating=None, nps=None, received_at=received, config=config)
+    assess(text="加载", kind=FeedbackKind.COMPLAINT, rating=None, nps=None, received_at=received, config=config,
+           words=words)
     first = time.perf_counter() - first
     outcomes = []
     for example in examples:
         start = time.perf_counter()
         result = assess(text=example["text"], kind=FeedbackKind(example["kind"]), rating=None, nps=None,
-                        received_at=received, config=config)
+                        received_at=received, config=config, words=words)
         outcomes.append(Outcome(example, result.primary_category.value, result.urgency == Urgency.URGENT,
                                 time.perf_counter() - start))
     return outcomes, first

@@ -46,7 +46,7 @@ def test_complaint_is_queued_classified_routed_resolved_and_reported(platform):
     assert item["status"] == "new"
 
     resolved = platform.call("POST", f"/v1/feedback/{feedback_id}/resolve", client="backoffice",
-                             json={"note": "门店已下架同批次酸奶，致电顾客道歉并全额退款"})
+                             json={"reply": "门店已下架同批次酸奶，已致电道歉并全额退款", "note": "同批次送检"})
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved"
 

@@ -31,7 +31,7 @@ def test_items_past_due_are_flagged_once_and_keep_their_status(services, rewarde
     staff("POST", "/v1/feedback/{feedback_id}/assign", path_params={"feedback_id": urgent["feedback_id"]},
           body={"assignee": "store-li"})
     staff("POST", "/v1/feedback/{feedback_id}/resolve", path_params={"feedback_id": resolved_in_time["feedback_id"]},
-          body={"note": "已增开收银台"})
+          body={"reply": "已增开收银台"})
 
     assert run_check() == {"flagged": 0, "notified": 0}
 

@@ -13,7 +13,7 @@ MANAGER_SH = {"client_id": "crm-sh", "kind": "backoffice", "scopes": "feedback:m
 
 def resolve(feedback_id: str, note: str) -> None:
     status, _ = staff("POST", "/v1/feedback/{feedback_id}/resolve", path_params={"feedback_id": feedback_id},
-                      body={"note": note})
+                      body={"reply": note})
     assert status == 200
 
 
@@ -57,7 +57,8 @@ def test_the_report_counts_rates_and_times_a_local_day(services, november_18):
     assert totals["by_category"] == {"product_quality": 1, "service_attitude": 2, "pricing_promotions": 1,
                                      "delivery_logistics": 1, "store_environment": 1, "membership_points": 0,
                                      "other": 1}
-    assert totals["by_status"] == {"new": 5, "acknowledged": 0, "assigned": 0, "resolved": 2}
+    assert totals["by_status"] == {"new": 5, "acknowledged": 0, "assigned": 0, "in_progress": 0, "reopened": 0,
+                                   "resolved": 2}
     assert totals["by_urgency"] == {"urgent": 3, "high": 0, "normal": 4}
     assert (totals["average_rating"], totals["ratings"]) == (2.67, 6)
     assert totals["nps"] == {"responses": 4, "promoters": 2, "passives": 1, "detractors": 1, "score": 25.0}

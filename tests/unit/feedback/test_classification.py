@@ -8,11 +8,34 @@ import pytest
 from loyalty.feedback.domain import FeedbackCategory as C
 from loyalty.feedback.domain import FeedbackKind as K
 from loyalty.feedback.domain import Sentiment, Urgency
-from loyalty.feedback.classify import MemberContext, assess, classify, lexicon, sentiment_of, urgency_of
+from loyalty.feedback import classify as classifier
+from loyalty.feedback.classify import MemberContext
+from loyalty.feedback.segment import JiebaSegmenter
 from loyalty.feedback.config import DEFAULT_FEEDBACK_CONFIG as CONFIG
 from loyalty.feedback.config import FeedbackConfig
 
 RECEIVED = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+WORDS = JiebaSegmenter()
+
+
+def classify(text, config):
+    return classifier.classify(text, config, WORDS)
+
+
+def sentiment_of(text, kind, rating, nps, config):
+    return classifier.sentiment_of(text, kind, rating, nps, config, WORDS)
+
+
+def urgency_of(text, kind, rating, nps, config, member=MemberContext()):
+    return classifier.urgency_of(text, kind, rating, nps, config, WORDS, member)
+
+
+def assess(**kwargs):
+    return classifier.assess(**kwargs, words=WORDS)
+
+
+def lexicon(config):
+    return classifier.lexicon(config, WORDS)
 
 
 @pytest.mark.parametrize("text, primary", [

@@ -1,7 +1,7 @@
 """Classify, weigh and route a piece of feedback with the chain's dictionaries. Pure functions, apart
 from the word segmentation they call (segment.py).
 
-A text is cut into words; Chinese keywords match one word or a few consecutive ones, English keywords
+A text is cut into words (by the WordSegmenter given: jieba in production, see segment.py); Chinese keywords match one word or a few consecutive ones, English keywords
 whole words. Each match is a hit on a keyword (a synonym counts as the keyword it stands for), negated
 when a negation comes just before it (不慢, 没有破损, not rude). A category scores the weights of its
 hits; a negated hit counts half (the topic is still what the text is about), and hits after a turn
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from loyalty.feedback.config import FeedbackConfig
 from loyalty.feedback.domain import FeedbackCategory, FeedbackKind, Sentiment, Urgency
-from loyalty.feedback import segment
+from loyalty.feedback.ports import WordSegmenter
 
 _ZH_NEGATORS = frozenset({"不", "没", "没有", "未", "别", "无", "并不", "并没有", "并未", "从不", "从没", "毫无", "不是",
                           "不太", "不怎么", "不算", "不够", "不会", "绝不", "决不", "不用", "没什么", "木有"})
@@ -75,7 +75,8 @@ class MemberContext:
 class Lexicon:
     """A configuration's keywords, compiled once: where each keyword belongs and how much it weighs."""
 
-    def __init__(self, config: FeedbackConfig):
+    def __init__(self, config: FeedbackConfig, words: WordSegmenter):
+        self._words = words
         lists: dict[str, list[str]] = {c.value: config.keywords.get(c, []) for c in FeedbackCategory}
         lists |= {"positive": config.positive_words, "negative": config.negative_words, "urgent": config.urgent_words}
         self.lists: dict[str, frozenset[str]] = {name: frozenset(k.casefold() for k in words)
@@ -104,8 +105,8 @@ class Lexicon:
     def _chinese_hits(self, text: str) -> list[Hit]:
         if text.isascii():
             return []
-        segment.add_words(self.zh)
-        words = segment.cut(text)
+        self._words.add_words(self.zh)
+        words = self._words.cut(text)
         hits, turned, i = [], False, 0
         while i < len(words):
             word = words[i]
@@ -169,17 +170,18 @@ class Lexicon:
         return hits
 
 
-_compiled: dict[int, tuple[FeedbackConfig, Lexicon]] = {}
+_compiled: dict[tuple[int, int], tuple[FeedbackConfig, WordSegmenter, Lexicon]] = {}
 
 
-def lexicon(config: FeedbackConfig) -> Lexicon:
+def lexicon(config: FeedbackConfig, words: WordSegmenter) -> Lexicon:
     """Compiled once per configuration object (the processor loads one per batch)."""
-    cached = _compiled.get(id(config))
-    if cached is None or cached[0] is not config:
+    key = (id(config), id(words))
+    cached = _compiled.get(key)
+    if cached is None or cached[0] is not config or cached[1] is not words:
         if len(_compiled) >= 8:
             _compiled.clear()
-        cached = _compiled[id(config)] = (config, Lexicon(config))
-    return cached[1]
+        cached = _compiled[key] = (config, words, Lexicon(config, words))
+    return cached[2]
 
 
 def category_scores(hits: list[Hit], lex: Lexicon) -> dict[FeedbackCategory, float]:
@@ -192,9 +194,10 @@ def category_scores(hits: list[Hit], lex: Lexicon) -> dict[FeedbackCategory, flo
     return scores
 
 
-def classify(text: str | None, config: FeedbackConfig) -> tuple[list[FeedbackCategory], dict[FeedbackCategory, float]]:
+def classify(text: str | None, config: FeedbackConfig,
+             words: WordSegmenter) -> tuple[list[FeedbackCategory], dict[FeedbackCategory, float]]:
     """Every category with a hit, highest score first (ties in declaration order); else `other`."""
-    lex = lexicon(config)
+    lex = lexicon(config, words)
     scores = category_scores(lex.hits(text) if text else [], lex)
     order = list(FeedbackCategory)
     ranked = sorted((c for c, s in scores.items() if s > 0), key=lambda c: (-scores[c], order.index(c)))
@@ -234,8 +237,8 @@ def _sentiment(hits: list[Hit], lex: Lexicon, kind: FeedbackKind, rating: int | 
 
 
 def sentiment_of(text: str | None, kind: FeedbackKind, rating: int | None, nps: int | None,
-                 config: FeedbackConfig) -> Sentiment:
-    lex = lexicon(config)
+                 config: FeedbackConfig, words: WordSegmenter) -> Sentiment:
+    lex = lexicon(config, words)
     return _sentiment(lex.hits(text) if text else [], lex, kind, rating, nps)
 
 
@@ -257,10 +260,10 @@ def _urgency(hits: list[Hit], lex: Lexicon, kind: FeedbackKind, rating: int | No
 
 
 def urgency_of(text: str | None, kind: FeedbackKind, rating: int | None, nps: int | None, config: FeedbackConfig,
-               member: MemberContext = MemberContext()) -> tuple[Urgency, list[str]]:
+               words: WordSegmenter, member: MemberContext = MemberContext()) -> tuple[Urgency, list[str]]:
     """Urgent on a safety word as written (不安全 too: over-escalating is the safe mistake; 没有过敏 is not);
     high for a complaint rated low, repeated, or from a top-tier member; else normal."""
-    lex = lexicon(config)
+    lex = lexicon(config, words)
     return _urgency(lex.hits(text) if text else [], lex, kind, rating, nps, config, member)
 
 
@@ -275,8 +278,8 @@ def route(primary: FeedbackCategory, urgency: Urgency, received_at: datetime,
 
 
 def assess(*, text: str | None, kind: FeedbackKind, rating: int | None, nps: int | None, received_at: datetime,
-           config: FeedbackConfig, member: MemberContext = MemberContext()) -> Assessment:
-    lex = lexicon(config)
+           config: FeedbackConfig, words: WordSegmenter, member: MemberContext = MemberContext()) -> Assessment:
+    lex = lexicon(config, words)
     hits = lex.hits(text) if text else []
     scores = category_scores(hits, lex)
     order = list(FeedbackCategory)

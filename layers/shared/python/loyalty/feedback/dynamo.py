@@ -36,6 +36,15 @@ def store_partition(store_id: str) -> str:
     return f"FEEDBACK#STORE#{store_id}"
 
 
+def member_partition(member_id: str) -> str:
+    """GSI3 (keys only): a member's feedback, newest last; the sort key holds the kind for the repeat check."""
+    return f"FEEDBACK#MEMBER#{member_id}"
+
+
+def member_sort_key(item: FeedbackItem) -> str:
+    return f"{time_key(item.received_at)}#{item.kind.value}#{item.feedback_id}"
+
+
 def _check_position(key: dict[str, str], partition_key: str, sort_key: str, partition: str) -> None:
     """A cursor's start key must be a feedback item's keys in the partition being read: DynamoDB answers
     anything else with a ValidationException, which would be a 500."""
@@ -120,6 +129,8 @@ class DynamoFeedbackRepository:
         changed = {k: v for k, v in new.items() if old.get(k) != v}
         if after.status != before.status:
             changed["GSI1PK"] = status_partition(after.status)
+        if after.due_at != before.due_at:
+            changed["GSI1SK"] = f"{time_key(after.due_at)}#{after.feedback_id}"
         sets = {k: v for k, v in changed.items() if v is not None}
         removes = [k for k, v in changed.items() if v is None]
         names = {f"#{k}": k for k in changed} | {"#v": "version"}
@@ -251,6 +262,67 @@ class DynamoFeedbackRepository:
             raise InvalidInput("cursor is not one this query returned", field="cursor")
         return index, key
 
+    # -- the member's view --------------------------------------------------------------------------
+    def member_feedback(self, member_id: str, limit: int, cursor: str | None) -> FeedbackPage:
+        """Newest first: one keys-only GSI3 page, then the items in one batch read."""
+        partition = member_partition(member_id)
+        request: dict[str, Any] = {"IndexName": "GSI3", "KeyConditionExpression": Key("GSI3PK").eq(partition),
+                                   "ScanIndexForward": False, "Limit": limit}
+        if cursor:
+            start = self._decode_member_cursor(cursor, partition)
+            request["ExclusiveStartKey"] = start
+        response = self._table.query(**request)
+        keys = [{"PK": raw["PK"], "SK": raw["SK"]} for raw in response["Items"]]
+        found = {item.feedback_id: item for item in self._batch_get(keys)}
+        ordered = [found[k["PK"].removeprefix(feedback_pk(""))] for k in keys
+                   if k["PK"].removeprefix(feedback_pk("")) in found]
+        last = response.get("LastEvaluatedKey")
+        next_cursor = None
+        if last:
+            raw = json.dumps(last, separators=(",", ":"), ensure_ascii=False)
+            next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return FeedbackPage(ordered, next_cursor)
+
+    @staticmethod
+    def _decode_member_cursor(cursor: str, partition: str) -> dict[str, str]:
+        try:
+            key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            valid = (isinstance(key, dict) and set(key) == {"PK", "SK", "GSI3PK", "GSI3SK"}
+                     and all(isinstance(v, str) for v in key.values()) and key["GSI3PK"] == partition
+                     and key["PK"].startswith(feedback_pk("")) and key["SK"] == ITEM_SK
+                     and key["GSI3SK"].endswith("#" + key["PK"].removeprefix(feedback_pk(""))))
+        except (ValueError, TypeError, binascii.Error):
+            valid = False
+        if not valid:
+            raise InvalidInput("cursor is not one this query returned", field="cursor")
+        return key
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[FeedbackItem]:
+        items, pending = [], keys
+        for _ in range(5):
+            if not pending:
+                break
+            response = self._client.batch_get_item(RequestItems={self._name: {"Keys": pending}})
+            items += [self._parse(raw) for raw in response["Responses"].get(self._name, [])]
+            pending = response.get("UnprocessedKeys", {}).get(self._name, {}).get("Keys", [])
+        if pending:
+            raise ConcurrentUpdate("the table is busy; retry")
+        return items
+
+    def recent_complaints(self, member_id: str, since: datetime, until: datetime, exclude_feedback_id: str) -> int:
+        """The member's other complaints received from `since` to `until`: a count over the keys-only index."""
+        condition = (Key("GSI3PK").eq(member_partition(member_id))
+                     & Key("GSI3SK").between(time_key(since), time_key(until) + "~"))
+        count, request = 0, {"IndexName": "GSI3", "KeyConditionExpression": condition,
+                             "FilterExpression": Attr("GSI3SK").contains("#complaint#")
+                             & ~Attr("PK").eq(feedback_pk(exclude_feedback_id)), "Select": "COUNT"}
+        while True:
+            response = self._table.query(**request)
+            count += response["Count"]
+            if not response.get("LastEvaluatedKey"):
+                return count
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     # -- report -------------------------------------------------------------------------------------
     def received_between(self, store_id: str, start: datetime, end: datetime) -> Iterator[FeedbackItem]:
         # Sort keys are "<received_at>#<id>": every key of `end`'s instant sorts after time_key(end).
@@ -309,6 +381,7 @@ class DynamoFeedbackRepository:
             "GSI1SK": f"{time_key(item.due_at)}#{item.feedback_id}",
             "GSI2PK": store_partition(item.store_id),
             "GSI2SK": f"{time_key(item.received_at)}#{item.feedback_id}",
+            **({"GSI3PK": member_partition(item.member_id), "GSI3SK": member_sort_key(item)} if item.member_id else {}),
             **drop_none(item.model_dump(mode="json")),
         }
 

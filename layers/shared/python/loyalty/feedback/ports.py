@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.feedback.domain import FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus
@@ -22,6 +22,20 @@ class FeedbackRewarder(Protocol):
         message may call it again). Returns "rewarded", "already_rewarded" or "not_rewarded:<code>"
         (monthly cap reached, unknown member...: refusals are answers, not errors). Raises only on
         failures worth retrying."""
+
+
+class WordSegmenter(Protocol):
+    """Cuts text into words (Chinese has no spaces); the classifier's keywords are added as words."""
+
+    def add_words(self, words: Iterable[str]) -> None: ...
+
+    def cut(self, text: str) -> list[str]:
+        """The words of the case-folded text, without whitespace."""
+
+
+class MemberTiers(Protocol):
+    def member_tier(self, member_id: str) -> str | None:
+        """The member's tier (base, silver, gold, platinum...), None for an unknown member."""
 
 
 class StoreCatalog(Protocol):
@@ -65,6 +79,12 @@ class FeedbackRepository(Protocol):
 
     def received_between(self, store_id: str, start: datetime, end: datetime) -> Iterator[FeedbackItem]:
         """A store's items received in [start, end)."""
+
+    def member_feedback(self, member_id: str, limit: int, cursor: str | None) -> FeedbackPage:
+        """One page of a member's feedback, newest first."""
+
+    def recent_complaints(self, member_id: str, since: datetime, until: datetime, exclude_feedback_id: str) -> int:
+        """How many other complaints the member gave from `since` to `until`."""
 
     def get_config(self) -> StoredFeedbackConfig | None: ...
 

@@ -1,4 +1,4 @@
-"""Chinese word segmentation for the classifier: jieba, with a word list of its own (words.txt, the
+"""Chinese word segmentation for the classifier (the WordSegmenter port): jieba, with a word list of its own (words.txt, the
 60,000 most frequent words of jieba's dictionary, from `python -m bench.feedback_dictionary`) and the
 configured keywords added as words, so a keyword comes out as one word.
 
@@ -32,6 +32,16 @@ def _load():
             tokenizer.initialize()
             _tokenizer = tokenizer
     return _tokenizer
+
+
+class JiebaSegmenter:
+    """One tokenizer per process, shared by every instance: the words load once."""
+
+    def add_words(self, words: Iterable[str]) -> None:
+        add_words(words)
+
+    def cut(self, text: str) -> list[str]:
+        return cut(text)
 
 
 def add_words(words: Iterable[str]) -> None:
