@@ -310,18 +310,13 @@ class DynamoFeedbackRepository:
         return items
 
     def recent_complaints(self, member_id: str, since: datetime, until: datetime, exclude_feedback_id: str) -> int:
-        """The member's other complaints received from `since` to `until`: a count over the keys-only index."""
+        """The member's other complaints received from `since` to `until`: keys only, counted here (a filter
+        may not name the index's own keys), so it reads one small key item per feedback in the window."""
         condition = (Key("GSI3PK").eq(member_partition(member_id))
                      & Key("GSI3SK").between(time_key(since), time_key(until) + "~"))
-        count, request = 0, {"IndexName": "GSI3", "KeyConditionExpression": condition,
-                             "FilterExpression": Attr("GSI3SK").contains("#complaint#")
-                             & ~Attr("PK").eq(feedback_pk(exclude_feedback_id)), "Select": "COUNT"}
-        while True:
-            response = self._table.query(**request)
-            count += response["Count"]
-            if not response.get("LastEvaluatedKey"):
-                return count
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        own = feedback_pk(exclude_feedback_id)
+        return sum(1 for raw in self._query(IndexName="GSI3", KeyConditionExpression=condition)
+                   if "#complaint#" in raw["GSI3SK"] and raw["PK"] != own)
 
     # -- report -------------------------------------------------------------------------------------
     def received_between(self, store_id: str, start: datetime, end: datetime) -> Iterator[FeedbackItem]:
