@@ -167,3 +167,48 @@ def test_a_repeated_complaint_and_a_top_tier_member_get_the_high_lane(services, 
     assert get(second["feedback_id"]).urgency_reasons == ["repeated_complaint"]
     assert get(second["feedback_id"]).due_at == get(second["feedback_id"]).received_at + timedelta(hours=24)
     assert get(unrelated["feedback_id"]).urgency.value == "normal"
+
+
+def test_handling_kpis_are_kept_as_it_happens_and_answer_as_json_and_csv(services, rewarder, member, clock):
+    first, second, third = (message(member_id=member, text=t, kind="suggestion", rating=None)
+                            for t in ("收银员态度冷漠", "价格标签错了", "洗手间很脏"))
+    process(first, second, third)
+    staff("POST", "/v1/feedback/{feedback_id}/assign", path_params={"feedback_id": first["feedback_id"]},
+          body={"assignee": "=cmd|calc"})
+    clock.advance(hours=3)
+    resolve(first["feedback_id"], reply="已道歉")  # 3 hours
+    resolve(second["feedback_id"], outcome="cannot_resolve", reply="抱歉", reason="价签由供应商提供")
+    resolve(third["feedback_id"], outcome="in_progress", reply="已安排保洁", expected_at="2026-11-19T02:00:00Z")
+    member_call("POST", RATING, feedback_id=first["feedback_id"], body={"rating": 5})
+    member_call("POST", RATING, feedback_id=first["feedback_id"], body={"rating": 2})  # changed their mind
+    clock.advance(days=1)
+    member_call("POST", REOPEN, feedback_id=first["feedback_id"], body={})
+
+    status, report = staff("GET", "/v1/reports/feedback", query={"from": "2026-11-18", "to": "2026-11-19"})
+
+    assert status == 200
+    totals = report["handling"]["totals"]
+    assert (totals["received"], totals["outcomes"], totals["resolved"], totals["cannot_resolve"]) == (3, 2, 1, 1)
+    assert (totals["in_progress_answers"], totals["reopened"], totals["reopen_rate_pct"]) == (1, 1, 50.0)
+    assert (totals["resolution_rate_pct"], totals["first_time_resolution_pct"]) == (50.0, 0.0)  # reopened: not first time
+    assert (totals["average_handling_hours"], totals["p90_handling_hours"]) == (3.0, 4.0)
+    assert (totals["ratings"], totals["average_satisfaction"], totals["satisfied_pct"]) == (1, 2.0, 0.0)
+    departments = {d["department"]: d for d in report["handling"]["by_department"]}
+    assert departments["customer_service"]["resolved"] == 1 and departments["marketing"]["cannot_resolve"] == 1
+    assignees = {a["assignee"]: a for a in report["handling"]["by_assignee"]}
+    assert assignees["=cmd|calc"]["average_satisfaction"] == 2.0 and assignees["(unassigned)"]["outcomes"] == 1
+    assert [s["store"] for s in report["handling"]["by_store"]] == ["SH-JINGAN"]
+
+    response = feedback_staff_csv({"from": "2026-11-18", "to": "2026-11-19"})
+    assert response["multiValueHeaders"]["Content-Type"][0].startswith("text/csv"), response
+    lines = response["body"].splitlines()
+    assert lines[0].startswith("dimension,value,received,outcomes,resolved")
+    assert lines[1].startswith("all,*,3,2,1,1,1,1,50.0,0.0,")
+    assert any(line.startswith("assignee,'=cmd|calc,") for line in lines)  # not a formula in a spreadsheet
+
+
+def feedback_staff_csv(query):
+    import feedback_staff
+
+    return feedback_staff.handler(api_event("GET", "/v1/reports/feedback", query={**query, "format": "csv"},
+                                            client=BACKOFFICE), LambdaContext())

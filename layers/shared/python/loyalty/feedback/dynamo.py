@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -15,6 +15,7 @@ from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.errors import ConcurrentUpdate, InvalidInput
 from loyalty.feedback.domain import OPEN_STATUSES, FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus
 from loyalty.feedback.config import FeedbackConfig, StoredFeedbackConfig
+from loyalty.feedback.kpis import StatDelta, merged
 from loyalty.feedback.ports import FeedbackPage
 
 ITEM_SK = "FEEDBACK"
@@ -22,6 +23,11 @@ HISTORY_PREFIX = "HISTORY#"
 CONFIG_KEY = {"PK": "CONFIG", "SK": "FEEDBACK"}
 PAGE_READ = 100  # items per DynamoDB query page while listing
 MAX_READ_PER_REQUEST = 1000  # a very selective filter returns a cursor instead of reading on and on
+
+
+def stats_pk(day: date) -> str:
+    """A day's handling counters (UTC+8 days): one item per store, department, assignee and the chain."""
+    return f"FEEDBACKSTATS#{day.isoformat()}"
 
 
 def feedback_pk(feedback_id: str) -> str:
@@ -78,7 +84,8 @@ class DynamoFeedbackRepository:
         self._name = table.name
 
     # -- intake processing ------------------------------------------------------------------------
-    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry) -> FeedbackItem | None:
+    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry,
+               stats: list[StatDelta] = ()) -> FeedbackItem | None:
         def exists(old):
             raise _AlreadyStored(old)
 
@@ -87,6 +94,7 @@ class DynamoFeedbackRepository:
                      "ConditionExpression": "attribute_not_exists(PK)",
                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
             self._put_new(self._history_item(entry)),
+            *self._stat_updates(stats),
         ]
         try:
             Transaction(self._client, items, failures={0: exists}).commit()
@@ -124,7 +132,7 @@ class DynamoFeedbackRepository:
 
     # -- staff workflow -----------------------------------------------------------------------------
     def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry,
-               events: list[DomainEvent] = ()) -> None:
+               events: list[DomainEvent] = (), stats: list[StatDelta] = ()) -> None:
         old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
         changed = {k: v for k, v in new.items() if old.get(k) != v}
         if after.status != before.status:
@@ -149,8 +157,33 @@ class DynamoFeedbackRepository:
                         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
             self._put_new(self._history_item(entry)),
             *outbox_puts(self._name, list(events)),
+            *self._stat_updates(stats),
         ]
         Transaction(self._client, items, failures={0: changed_meanwhile}).commit()
+
+    # -- handling KPIs ----------------------------------------------------------------------------
+    def _stat_updates(self, stats: list[StatDelta]) -> list[dict[str, Any]]:
+        updates = []
+        for delta in merged(list(stats)):
+            names = {f"#c{i}": name for i, name in enumerate(delta.add)}
+            values = {f":c{i}": value for i, value in enumerate(delta.add.values())}
+            updates.append({"Update": {
+                "TableName": self._name, "Key": {"PK": stats_pk(delta.day), "SK": f"{delta.dimension}#{delta.value}"},
+                "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values))
+                                    + " SET #entity = :entity, #dimension = :dimension, #value = :value",
+                "ExpressionAttributeNames": {**names, "#entity": "entity", "#dimension": "dimension", "#value": "value"},
+                "ExpressionAttributeValues": {**values, ":entity": "feedback_stats", ":dimension": delta.dimension,
+                                              ":value": delta.value},
+            }})
+        return updates
+
+    def stats_between(self, first: date, last: date) -> Iterator[dict]:
+        """Every counter item of the days from `first` to `last`: one partition per day."""
+        day = first
+        while day <= last:
+            for raw in self._query(KeyConditionExpression=Key("PK").eq(stats_pk(day))):
+                yield plain(raw)
+            day += timedelta(days=1)
 
     # -- overdue check ------------------------------------------------------------------------------
     def past_due(self, status: FeedbackStatus, now: datetime) -> Iterator[FeedbackItem]:

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from loyalty.kernel.identity import ClientIdentity, ClientKind, Scope
+from loyalty.kernel.identity import ALL_STORES, ClientIdentity, ClientKind, Scope
 from loyalty.feedback.errors import FeedbackNotFound, ReopenWindowClosed
 from loyalty.kernel.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound, MissingScope, StoreNotFound
 from loyalty.feedback.domain import (
@@ -20,6 +20,7 @@ from loyalty.feedback.events import (
     overdue_event, rated_event, received_events, resolved_event, status_changed_event,
 )
 from loyalty.feedback.config import FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig, default_stored_config
+from loyalty.feedback.kpis import change_deltas, handling_kpis, received_deltas
 from loyalty.feedback.member_views import MemberFeedbackList, MemberFeedbackView
 from loyalty.feedback.ports import (
     FeedbackQueue, FeedbackRepository, FeedbackRewarder, MemberTiers, StoreCatalog, WordSegmenter,
@@ -129,7 +130,7 @@ class FeedbackProcessor:
             due_at=assessment.due_at,
             request_hash=message.fingerprint(message.client_id),
         )
-        existing = self._feedback.create(item, item.received_entry())
+        existing = self._feedback.create(item, item.received_entry(), received_deltas(item))
         if existing is None:
             return ProcessResult(ProcessOutcome.STORED, item, self._side_effects(item, now))
         if existing.request_hash != item.request_hash:
@@ -205,7 +206,8 @@ class FeedbackDesk:
         now = self._clock.now()
         after, entry = before.transition(action, now=now, client_id=client.client_id,
                                          expected_version=expected_version, **details)
-        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id))
+        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id),
+                              change_deltas(before, after, action, now))
         return feedback_view(after, now)
 
     def _load(self, feedback_id: str, client: ClientIdentity) -> FeedbackItem:
@@ -277,7 +279,21 @@ class FeedbackReports:
             per_store.append((store.store_id, self._feedback.received_between(store.store_id, start, end)))
         report = feedback_report(per_store, now)
         return FeedbackReport.model_validate({"from": query.from_date, "to": query.to_date,
-                                              "store_id": query.store_id, "generated_at": now, **report})
+                                              "store_id": query.store_id, "generated_at": now, **report,
+                                              "handling": self.handling(query, client)})
+
+    def handling(self, query: ReportQuery, client: ClientIdentity) -> dict:
+        """Handling KPIs from the daily counters (UTC+8 days): the chain, per store, department and assignee.
+        A store's report, or a key for some stores, gets those stores' figures only."""
+        rows = list(self._feedback.stats_between(query.from_date, query.to_date))
+        if query.store_id is not None or ALL_STORES not in client.store_ids:
+            wanted = {query.store_id} if query.store_id is not None else set(client.store_ids)
+            rows = [r for r in rows if r["dimension"] == "store" and r["value"] in wanted]
+            kpis = handling_kpis(rows)
+            stores = kpis["by_store"]
+            totals = handling_kpis([{**r, "dimension": "all", "value": "*"} for r in rows])["totals"]
+            return {"totals": totals, "by_store": stores, "by_department": [], "by_assignee": []}
+        return handling_kpis(rows)
 
 
 # -- the member's side ------------------------------------------------------------------------------
@@ -322,7 +338,8 @@ class MemberFeedback:
             return MemberFeedbackView.of(before, config.reopen_window_days, now)
         after, entry = before.transition(FeedbackAction.RATED, now=now, client_id=client.client_id,
                                          expected_version=None, rating=request.rating)
-        self._feedback.update(before, after, entry, [rated_event(after, now)])
+        self._feedback.update(before, after, entry, [rated_event(after, now)],
+                              change_deltas(before, after, FeedbackAction.RATED, now))
         return MemberFeedbackView.of(after, config.reopen_window_days, now)
 
     def reopen(self, member_id: str, feedback_id: str, request: ReopenRequest,
@@ -344,7 +361,8 @@ class MemberFeedback:
         after, entry = before.transition(FeedbackAction.REOPENED, now=now, client_id=client.client_id,
                                          expected_version=request.version, note=request.text,
                                          reopen_due_hours=hours)
-        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id))
+        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id),
+                              change_deltas(before, after, FeedbackAction.REOPENED, now))
         return MemberFeedbackView.of(after, config.reopen_window_days, now)
 
     def _load(self, member_id: str, feedback_id: str) -> FeedbackItem:
