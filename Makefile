@@ -37,16 +37,25 @@ node_modules/.installed: package.json package-lock.json
 # for this machine, which the deployment-contents test imports the handlers against.
 layers: .build/layers/deps/.built .build/layers/deps-host/.built
 
-.build/layers/deps/.built: layers/deps/requirements.txt infra/function.py $(VENV)/.installed
+# Requirements published only as source (pure Python: jieba) are built into wheels here first, so the
+# layer builds below can stay binary-only.
+SOURCE_ONLY_REQUIREMENTS := jieba
+.build/wheels/.built: layers/deps/requirements.txt $(VENV)/.installed
+	rm -rf .build/wheels && mkdir -p .build/wheels
+	$(VENV)/bin/pip wheel --quiet --no-deps --wheel-dir .build/wheels \
+	  $$(grep -E '^($(subst $(eval) ,|,$(SOURCE_ONLY_REQUIREMENTS)))==' layers/deps/requirements.txt)
+	touch $@
+
+.build/layers/deps/.built: layers/deps/requirements.txt infra/function.py $(VENV)/.installed .build/wheels/.built
 	rm -rf .build/layers/deps && mkdir -p .build/layers/deps
 	$(VENV)/bin/pip install --quiet --no-compile --only-binary=:all: --implementation cp \
-	  --platform $(LAYER_TARGET_PLATFORM) --python-version $(LAYER_TARGET_PYTHON) \
+	  --platform $(LAYER_TARGET_PLATFORM) --python-version $(LAYER_TARGET_PYTHON) --find-links .build/wheels \
 	  --target .build/layers/deps/python -r layers/deps/requirements.txt
 	touch $@
 
-.build/layers/deps-host/.built: layers/deps/requirements.txt $(VENV)/.installed
+.build/layers/deps-host/.built: layers/deps/requirements.txt $(VENV)/.installed .build/wheels/.built
 	rm -rf .build/layers/deps-host && mkdir -p .build/layers/deps-host
-	$(VENV)/bin/pip install --quiet --no-compile --only-binary=:all: \
+	$(VENV)/bin/pip install --quiet --no-compile --only-binary=:all: --find-links .build/wheels \
 	  --target .build/layers/deps-host/python -r layers/deps/requirements.txt
 	touch $@
 

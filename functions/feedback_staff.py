@@ -1,10 +1,10 @@
 """Back office feedback handling: lists, one item with its history, acknowledge / assign / resolve,
 the classification and routing configuration, and the feedback report."""
 from datetime import date
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -132,8 +132,11 @@ def _changed(action: str, item: FeedbackView):
 
 @router.get(
     "/v1/reports/feedback",
-    summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store",
-    description="`from` and `to` are calendar days (inclusive) in each store's time zone; at most 92 days.",
+    summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store; "
+            "handling KPIs per store, department and assignee",
+    description="`from` and `to` are calendar days (inclusive) in each store's time zone (the handling KPIs: "
+                "UTC+8 days); at most 92 days. `format=csv` answers the handling KPIs as CSV (text/csv), one "
+                "row for the chain and one per store, department and assignee.",
     tags=["reports"],
     responses={200: json_content(FeedbackReport, "The figures"), **errors(bad_request=("UNKNOWN_STORE",), body=False)},
 )
@@ -141,9 +144,18 @@ def feedback_report(
     from_date: Annotated[date, Query(alias="from")],
     to_date: Annotated[date, Query(alias="to")],
     store_id: StoreIdQuery = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
 ):
     query = ReportQuery(from_date=from_date, to_date=to_date, store_id=store_id)
-    return json_response(200, services().feedback_reports.report(query, caller(router)))
+    report = services().feedback_reports.report(query, caller(router))
+    if format == "csv":
+        from loyalty.feedback.kpis import handling_csv
+
+        name = f"feedback-handling-{from_date.isoformat()}-{to_date.isoformat()}.csv"
+        return Response(status_code=200, content_type="text/csv; charset=utf-8",
+                        body=handling_csv(report.handling.model_dump(mode="json")),
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return json_response(200, report)
 
 
 SCOPES = {  # checked before the body is read: the route alone decides

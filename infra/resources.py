@@ -299,6 +299,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=30,
     ),
     FunctionSpec(
+        name="feedback_member",
+        handler="feedback_member.handler",
+        description="The member's feedback in the app and webshop: progress, outcome and reply; rating, reopening",
+        routes=(
+            Route("GET", "/v1/members/{member_id}/feedback"),
+            Route("POST", "/v1/members/{member_id}/feedback/{feedback_id}/rating"),
+            Route("POST", "/v1/members/{member_id}/feedback/{feedback_id}/reopen"),
+        ),
+        table_access="write",  # rating and reopening, their events through the outbox
+    ),
+    FunctionSpec(
         name="feedback_overdue",
         handler="feedback_overdue.handler",
         description="Flags open feedback past its due time and announces it once",

@@ -190,7 +190,7 @@ def test_these_are_all_the_alarms(resources):
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
     expected = dead_letter_queues + 2 + 2 * len(FUNCTIONS) + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
-    assert len(alarms) == expected == 53
+    assert len(alarms) == expected == 55
 
 
 def _dashboard(resources) -> tuple[str, dict]:

@@ -25,13 +25,13 @@ def test_items_past_due_are_flagged_once_and_keep_their_status(services, rewarde
     urgent, normal, resolved_in_time = (
         message(text="熟食区的鸡腿吃了拉肚子", rating=1),  # due in 4 h
         message(text="希望会员日能延长到周末", kind="suggestion", rating=None),  # due in 48 h
-        message(text="收银台排队太久", rating=1),  # due in 4 h, resolved before that
+        message(text="收银台排队太久", rating=1),  # high: due in 24 h, resolved before that
     )
     process(urgent, normal, resolved_in_time)
     staff("POST", "/v1/feedback/{feedback_id}/assign", path_params={"feedback_id": urgent["feedback_id"]},
           body={"assignee": "store-li"})
     staff("POST", "/v1/feedback/{feedback_id}/resolve", path_params={"feedback_id": resolved_in_time["feedback_id"]},
-          body={"note": "已增开收银台"})
+          body={"reply": "已增开收银台"})
 
     assert run_check() == {"flagged": 0, "notified": 0}
 
@@ -53,7 +53,7 @@ def test_items_past_due_are_flagged_once_and_keep_their_status(services, rewarde
 
 
 def test_a_staff_change_after_flagging_keeps_the_flag(services, rewarder, clock):
-    body = message(text="店内空调太冷", rating=1)
+    body = message(text="店内插座冒火花", rating=1)
     process(body)
     clock.advance(hours=5)
     run_check()
@@ -66,7 +66,7 @@ def test_a_staff_change_after_flagging_keeps_the_flag(services, rewarder, clock)
 
 
 def test_an_announcement_that_failed_is_sent_by_the_next_run(services, rewarder, clock, publisher):
-    body = message(text="生鲜柜台的鱼有异味", rating=1)
+    body = message(text="生鲜柜台的鱼有异味，吃了肚子疼", rating=1)
     process(body)
     clock.advance(hours=5)
     real_publish = publisher.publish

@@ -36,7 +36,7 @@ def test_no_feedback_text_in_logs_or_events(services, rewarder, publisher, queue
     process(queued)
 
     path = {"feedback_id": body["feedback_id"]}
-    for action, payload in [("acknowledge", {}), ("assign", {"assignee": NAME}), ("resolve", {"note": NOTE})]:
+    for action, payload in [("acknowledge", {}), ("assign", {"assignee": NAME}), ("resolve", {"reply": NOTE, "note": NOTE})]:
         response = feedback_staff.handler(api_event("POST", "/v1/feedback/{feedback_id}/" + action,
                                                     path_params=path, body=payload, client=BACKOFFICE), ctx)
         assert response["statusCode"] == 200, response
@@ -49,5 +49,6 @@ def test_no_feedback_text_in_logs_or_events(services, rewarder, publisher, queue
     assert leaked(logs) == []
     events = json.dumps([e.envelope() for e in publisher.events], ensure_ascii=False)
     feedback_events = {t for t in publisher.types() if t.startswith("Feedback")}
-    assert feedback_events == {"FeedbackReceived.v1", "FeedbackEscalated.v1", "FeedbackResolved.v1"}
+    assert feedback_events == {"FeedbackReceived.v1", "FeedbackEscalated.v1", "FeedbackResolved.v1",
+                              "FeedbackStatusChanged.v1"}
     assert leaked(events) == []

@@ -110,7 +110,7 @@ def test_urgent_feedback_is_escalated_and_events_carry_no_text(services, rewarde
     assert publisher.types() == ["FeedbackReceived.v1", "FeedbackEscalated.v1"]
     escalated = publisher.events[1]
     assert escalated.detail["feedback_id"] == body["feedback_id"]
-    assert escalated.detail["department"] == "quality_assurance"
+    assert escalated.detail["department"] == "quality_management"
     assert "safety_keyword" in escalated.detail["reasons"]
     serialized = json.dumps([e.envelope() for e in publisher.events], ensure_ascii=False)
     assert "过敏" not in serialized and "13812345678" not in serialized
@@ -148,12 +148,12 @@ def test_an_edited_keyword_dictionary_applies_to_the_next_batch(services, reward
     from loyalty.feedback.config import DEFAULT_FEEDBACK_CONFIG, FeedbackConfigUpdate
     from tests.conftest import BACKOFFICE
 
-    before = message(text="自提柜打不开")
+    before = message(text="提货点关门了")
     process(before)
     data = DEFAULT_FEEDBACK_CONFIG.model_dump(mode="json")
-    data["keywords"]["delivery_logistics"].append("自提柜")
+    data["keywords"]["delivery_logistics"].append("提货点")
     services.feedback_desk.put_config(FeedbackConfigUpdate(**data, version=0), ClientIdentity.from_context(BACKOFFICE))
-    after = message(text="自提柜打不开")
+    after = message(text="提货点关门了")
     process(after)
 
     assert services.feedback_repository.get(before["feedback_id"]).primary_category.value == "other"

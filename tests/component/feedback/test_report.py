@@ -13,7 +13,7 @@ MANAGER_SH = {"client_id": "crm-sh", "kind": "backoffice", "scopes": "feedback:m
 
 def resolve(feedback_id: str, note: str) -> None:
     status, _ = staff("POST", "/v1/feedback/{feedback_id}/resolve", path_params={"feedback_id": feedback_id},
-                      body={"note": note})
+                      body={"reply": note})
     assert status == 200
 
 
@@ -23,14 +23,14 @@ def november_18(services, rewarder, clock):
     sh = dict(store_id="SH-JINGAN", client_id="pos-sh-jingan")
     hz = dict(store_id="HZ-XIHU", client_id="pos-hz-xihu")
     items = {
-        "a": message(**sh, received_at="2026-11-18T01:00:00Z", kind="complaint", rating=1, text="酸奶没过期就变质了"),
+        "a": message(**sh, received_at="2026-11-18T01:00:00Z", kind="complaint", rating=1, text="酸奶没过期就变质了，孩子喝了拉肚子"),
         "b": message(**sh, received_at="2026-11-18T01:30:00Z", kind="praise", rating=5, nps=10,
                      text="导购小王服务很热情"),
         "c": message(**sh, received_at="2026-11-18T01:40:00Z", kind="survey", rating=4, nps=9, text="配送很快"),
         "d": message(**sh, received_at="2026-11-18T01:50:00Z", kind="survey", rating=3, nps=6, text="价格太贵"),
         "e": message(**sh, received_at="2026-11-18T01:55:00Z", kind="survey", rating=None, nps=8, text=None),
-        "g": message(**hz, received_at="2026-11-18T01:00:00Z", kind="complaint", rating=2, text="导购态度差"),
-        "h": message(**hz, received_at="2026-11-18T01:10:00Z", kind="complaint", rating=1, text="停车场太脏"),
+        "g": message(**hz, received_at="2026-11-18T01:00:00Z", kind="complaint", rating=2, text="导购态度差，还推搡我"),
+        "h": message(**hz, received_at="2026-11-18T01:10:00Z", kind="complaint", rating=1, text="停车场地面太滑，我摔倒了"),
     }
     process(*items.values())
     clock.advance(hours=1)  # 03:00Z
@@ -57,8 +57,9 @@ def test_the_report_counts_rates_and_times_a_local_day(services, november_18):
     assert totals["by_category"] == {"product_quality": 1, "service_attitude": 2, "pricing_promotions": 1,
                                      "delivery_logistics": 1, "store_environment": 1, "membership_points": 0,
                                      "other": 1}
-    assert totals["by_status"] == {"new": 5, "acknowledged": 0, "assigned": 0, "resolved": 2}
-    assert totals["by_urgency"] == {"urgent": 3, "normal": 4}
+    assert totals["by_status"] == {"new": 5, "acknowledged": 0, "assigned": 0, "in_progress": 0, "reopened": 0,
+                                   "resolved": 2}
+    assert totals["by_urgency"] == {"urgent": 3, "high": 0, "normal": 4}
     assert (totals["average_rating"], totals["ratings"]) == (2.67, 6)
     assert totals["nps"] == {"responses": 4, "promoters": 2, "passives": 1, "detractors": 1, "score": 25.0}
     assert totals["resolution"] == {"resolved_on_time": 1, "resolved_late": 1, "open_overdue": 1,

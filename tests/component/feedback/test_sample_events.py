@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import feedback_intake
+import feedback_member
 import feedback_overdue
 import feedback_processor
 import feedback_staff
@@ -43,7 +44,7 @@ def test_processor_batch_reports_only_the_malformed_message(services, rewarder, 
 
     assert failed_ids(response) == malformed
     assert publisher.types().count("FeedbackReceived.v1") == 3
-    assert publisher.types().count("FeedbackEscalated.v1") == 2  # the allergy and the rating-2 complaint
+    assert publisher.types().count("FeedbackEscalated.v1") == 1  # the allergy; the rating-2 complaint is high
 
 
 def test_processor_duplicate_sample_stores_once(services, rewarder, publisher):
@@ -62,6 +63,11 @@ def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clo
         ("feedback_staff/assign.json", 200),
         ("feedback_staff/resolve.json", 200),
         ("feedback_staff/resolve-again-conflict.json", 409),
+        ("feedback_staff/resolve-in-progress.json", 200),
+        ("feedback_member/list.json", 200),
+        ("feedback_member/rate.json", 200),
+        ("feedback_member/reopen.json", 200),
+        ("feedback_member/reopen-other-member.json", 404),
         ("feedback_staff/list-store-overdue.json", 200),
         ("feedback_staff/config-get.json", 200),
         ("feedback_staff/config-put.json", 200),
@@ -70,12 +76,17 @@ def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clo
     ]
     answers = {}
     for name, status in expected:
-        response = call(feedback_staff, name)
+        response = call(feedback_member if name.startswith("feedback_member/") else feedback_staff, name)
         assert response["statusCode"] == status, (name, response["body"])
         answers[name] = response_json(response)
 
-    assert len(answers["feedback_staff/list-urgent-new.json"]["items"]) == 2
+    assert len(answers["feedback_staff/list-urgent-new.json"]["items"]) == 1
     assert answers["feedback_staff/report-store.json"]["totals"]["count"] == 1
+    assert answers["feedback_staff/resolve-in-progress.json"]["status"] == "in_progress"
+    mine = answers["feedback_member/list.json"]["items"]
+    assert "SH-JINGAN-T01-20261118-0007" in [i["feedback_id"] for i in mine]
+    assert all("resolution_note" not in i and "assignee" not in i for i in mine)
+    assert answers["feedback_member/reopen.json"]["status"] == "reopened"
 
 
 def test_overdue_sample(services, rewarder):

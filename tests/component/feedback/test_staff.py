@@ -31,12 +31,12 @@ def test_acknowledge_assign_resolve_keeps_every_change_as_history(services, rewa
     status, item = act(fid, "assign", {"assignee": "qa-zhang", "version": 2})
     assert (status, item["status"], item["assignee"], item["version"]) == (200, "assigned", "qa-zhang", 3)
     clock.advance(hours=3)
-    status, item = act(fid, "resolve", {"note": "已联系会员，办理退货并补偿 50 积分", "by": "qa-zhang"})
+    status, item = act(fid, "resolve", {"reply": "已为您办理退货并补偿 50 积分", "note": "同批次已送检", "by": "qa-zhang"})
     assert (status, item["status"], item["resolved_on_time"]) == (200, "resolved", True)
 
     status, detail = staff("GET", ITEM, path_params={"feedback_id": fid})
     assert status == 200
-    assert detail["department"] == "quality_assurance"
+    assert detail["department"] == "quality_management"
     assert [(h["action"], h.get("from_status"), h["to_status"], h["version"]) for h in detail["history"]] == [
         ("received", None, "new", 1),
         ("acknowledged", "new", "acknowledged", 2),
@@ -44,7 +44,8 @@ def test_acknowledge_assign_resolve_keeps_every_change_as_history(services, rewa
         ("resolved", "assigned", "resolved", 4),
     ]
     assert detail["history"][1]["by"] == "emp-1024"
-    assert detail["history"][3]["note"] == "已联系会员，办理退货并补偿 50 积分"
+    assert (detail["history"][3]["note"], detail["history"][3]["reply"]) == ("同批次已送检", "已为您办理退货并补偿 50 积分")
+    assert (detail["outcome"], detail["reply"], detail["resolution_note"]) == ("resolved", "已为您办理退货并补偿 50 积分", "同批次已送检")
     assert detail["history"][3]["client_id"] == "backoffice"
     resolved = [e for e in publisher.events if e.detail_type == "FeedbackResolved.v1"]
     assert len(resolved) == 1 and resolved[0].detail["feedback_id"] == fid
@@ -53,9 +54,9 @@ def test_acknowledge_assign_resolve_keeps_every_change_as_history(services, rewa
 
 def test_resolved_is_final(services, rewarder):
     (fid,) = received(message(rating=3))
-    act(fid, "resolve", {"note": "已致电道歉"})
+    act(fid, "resolve", {"reply": "已致电道歉"})
 
-    for action, body in [("resolve", {"note": "again"}), ("acknowledge", {}), ("assign", {"assignee": "x"})]:
+    for action, body in [("resolve", {"reply": "again"}), ("acknowledge", {}), ("assign", {"assignee": "x"})]:
         status, answer = act(fid, action, body)
         assert (status, answer["error"]["code"]) == (409, "INVALID_STATUS_TRANSITION")
 
@@ -102,19 +103,26 @@ def test_a_concurrent_change_between_read_and_write_is_caught_by_the_condition(s
     assert repo.get(fid).status.value == "acknowledged"
 
 
-def test_resolving_needs_a_note(services, rewarder):
+@pytest.mark.parametrize("body, field", [
+    ({}, "reply"),
+    ({"reply": "正在处理", "outcome": "in_progress"}, "expected_at"),
+    ({"reply": "正在处理", "outcome": "in_progress", "expected_at": "2026-11-01T00:00:00Z"}, "expected_at"),
+    ({"reply": "抱歉", "outcome": "cannot_resolve"}, "reason"),
+    ({"reply": "抱歉", "outcome": "maybe"}, "outcome"),
+])
+def test_an_outcome_needs_a_reply_and_what_its_kind_needs(services, rewarder, body, field):
     (fid,) = received(message(rating=3))
 
-    status, answer = act(fid, "resolve", {})
+    status, answer = act(fid, "resolve", body)
 
-    assert (status, answer["error"]["field"]) == (400, "note")
+    assert (status, answer["error"]["field"]) == (400, field)
 
 
 def test_resolving_after_the_due_time_is_recorded_as_late(services, rewarder, clock, publisher):
     (fid,) = received(message(rating=1, text="牛奶喝出异味，孩子喝了呕吐"))  # urgent: due in 4 hours
     clock.advance(hours=5)
 
-    status, item = act(fid, "resolve", {"note": "门店已下架同批次牛奶并联系会员"})
+    status, item = act(fid, "resolve", {"reply": "门店已下架同批次牛奶并联系会员"})
 
     assert (status, item["resolved_on_time"]) == (200, False)
     assert publisher.events[-1].detail["resolved_on_time"] is False
@@ -189,7 +197,7 @@ def test_overdue_filter_follows_the_clock(services, mixed, clock):
     assert ids_of(none_yet) == []
 
     clock.advance(hours=5)  # past the 4-hour deadline of the two urgent items
-    act(mixed[4], "resolve", {"note": "已为会员办理退货退款"})
+    act(mixed[4], "resolve", {"reply": "已为会员办理退货退款"})
     _, overdue = staff("GET", "/v1/feedback", query={"overdue": "true"})
     assert ids_of(overdue) == [mixed[0]]
     _, not_overdue = staff("GET", "/v1/feedback", query={"overdue": "false", "store_id": "SH-JINGAN"})
@@ -258,7 +266,7 @@ def test_list_parameters_are_validated(services):
 def test_configuration_starts_from_the_defaults_and_changes_with_its_version(services):
     status, current = staff("GET", "/v1/feedback/config")
     assert (status, current["version"], current["source"]) == (200, 0, "default")
-    assert current["routing"]["product_quality"] == "quality_assurance"
+    assert current["routing"]["product_quality"] == "quality_management"
     assert current["urgent_due_hours"] == 4 and current["normal_due_hours"] == 48
 
     body = {k: v for k, v in current.items() if k not in {"source", "updated_at", "updated_by"}}
@@ -275,7 +283,9 @@ def test_configuration_starts_from_the_defaults_and_changes_with_its_version(ser
 
 @pytest.mark.parametrize("change, field", [
     (lambda b: b["routing"].pop("membership_points"), "routing"),
-    (lambda b: b.update(urgent_due_hours=72, normal_due_hours=48), "normal_due_hours"),
+    (lambda b: b.update(urgent_due_hours=4, high_due_hours=24, normal_due_hours=12), "normal_due_hours"),
+    (lambda b: b.update(urgent_due_hours=72, high_due_hours=24, normal_due_hours=96), "high_due_hours"),
+    (lambda b: b["keyword_weights"].update({"质量": 11}), "keyword_weights.质量"),
     (lambda b: b["keywords"]["other"].append("退款*"), "keywords.other.0"),
     (lambda b: b["keywords"]["other"].append("bad!word"), "keywords.other.0"),
     (lambda b: b["routing"].update(other="Customer Service"), "routing.other"),

@@ -8,7 +8,7 @@ import pytest
 from loyalty.feedback.errors import InvalidTransition
 from loyalty.kernel.errors import ConcurrentUpdate
 from loyalty.feedback.domain import (
-    FeedbackAction as A, FeedbackCategory, FeedbackItem, FeedbackStatus as S, Sentiment, Urgency,
+    FeedbackAction as A, FeedbackCategory, FeedbackItem, FeedbackStatus as S, Outcome, Sentiment, Urgency,
 )
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
@@ -32,6 +32,11 @@ ALLOWED = {
     (S.ACKNOWLEDGED, A.RESOLVED): S.RESOLVED,
     (S.ASSIGNED, A.ASSIGNED): S.ASSIGNED,
     (S.ASSIGNED, A.RESOLVED): S.RESOLVED,
+    (S.IN_PROGRESS, A.ASSIGNED): S.ASSIGNED,
+    (S.IN_PROGRESS, A.RESOLVED): S.RESOLVED,
+    (S.REOPENED, A.ACKNOWLEDGED): S.ACKNOWLEDGED,
+    (S.REOPENED, A.ASSIGNED): S.ASSIGNED,
+    (S.REOPENED, A.RESOLVED): S.RESOLVED,
 }
 
 
@@ -81,3 +86,55 @@ def test_overdue_is_the_flag_or_an_open_item_past_due():
     assert item().is_overdue(due + timedelta(seconds=1))
     assert not item(S.RESOLVED).is_overdue(due + timedelta(days=1))
     assert item(S.RESOLVED, overdue=True).is_overdue(NOW)  # went overdue before it was resolved
+
+
+def test_an_in_progress_outcome_stays_open_and_is_due_on_its_expected_date():
+    expected = NOW + timedelta(days=5)
+    after, entry = item().transition(A.RESOLVED, now=NOW + timedelta(hours=2), client_id="c", expected_version=1,
+                                     outcome=Outcome.IN_PROGRESS, reply="已联系厂家，预计五天内换货", expected_at=expected)
+
+    assert (after.status, after.outcome, after.due_at, after.expected_at) == (S.IN_PROGRESS, Outcome.IN_PROGRESS,
+                                                                            expected, expected)
+    assert after.is_open and after.resolved_at is None and after.resolved_on_time is True  # answered in time
+    assert (entry.to_status, entry.reply, entry.due_at) == (S.IN_PROGRESS, "已联系厂家，预计五天内换货", expected)
+
+    done, _ = after.transition(A.RESOLVED, now=NOW + timedelta(days=4), client_id="c", expected_version=2,
+                               reply="已换货")
+    assert (done.status, done.outcome, done.expected_at, done.first_resolved_at) == (
+        S.RESOLVED, Outcome.RESOLVED, None, NOW + timedelta(days=4))
+
+
+def test_cannot_resolve_keeps_the_reason_for_the_member_and_the_note_for_staff():
+    after, _ = item().transition(A.RESOLVED, now=NOW, client_id="c", expected_version=None,
+                                 outcome=Outcome.CANNOT_RESOLVE, reply="抱歉", reason="该商品已停产", note="供应商已退出")
+
+    assert (after.status, after.outcome_reason, after.resolution_note) == (S.RESOLVED, "该商品已停产", "供应商已退出")
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_only_an_outcome_can_be_rated_and_only_a_resolved_one_reopened(status):
+    before = item(status)
+    for action, allowed, kwargs in [(A.RATED, {S.RESOLVED, S.IN_PROGRESS}, {"rating": 4}),
+                                    (A.REOPENED, {S.RESOLVED}, {"reopen_due_hours": 24})]:
+        if status in allowed:
+            after, _ = before.transition(action, now=NOW, client_id="app", expected_version=None, **kwargs)
+            assert after.version == 2
+        else:
+            with pytest.raises(InvalidTransition):
+                before.transition(action, now=NOW, client_id="app", expected_version=None, **kwargs)
+
+
+def test_reopening_goes_back_to_the_department_due_sooner_and_clears_the_last_outcome_state():
+    resolved, _ = item(overdue=True, overdue_at=NOW).transition(A.RESOLVED, now=NOW + timedelta(hours=50),
+                                                                client_id="c", expected_version=None, reply="已退款")
+    rated, _ = resolved.transition(A.RATED, now=NOW + timedelta(hours=51), client_id="app", expected_version=None,
+                                   rating=1)
+    reopened, entry = rated.transition(A.REOPENED, now=NOW + timedelta(hours=52), client_id="app",
+                                       expected_version=3, note="退款没到账", reopen_due_hours=24)
+
+    assert (reopened.status, reopened.department, reopened.reopen_count) == (S.REOPENED, "store_operations", 1)
+    assert reopened.due_at == NOW + timedelta(hours=76)
+    assert (reopened.overdue, reopened.resolved_at, reopened.reopened_from_version) == (False, None, 3)
+    assert reopened.first_resolved_at == NOW + timedelta(hours=50)  # first-time resolution is lost for good
+    assert (entry.action, entry.note, entry.due_at) == (A.REOPENED, "退款没到账", NOW + timedelta(hours=76))
+    assert rated.satisfaction == 1 and reopened.satisfaction == 1  # until the next outcome

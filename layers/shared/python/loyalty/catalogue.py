@@ -2,7 +2,9 @@
 module may name every capability; docs/events/ is generated from it (`make events`)."""
 from __future__ import annotations
 
-from loyalty.feedback.events import FeedbackEscalated, FeedbackOverdue, FeedbackReceived, FeedbackResolved
+from loyalty.feedback.events import (
+    FeedbackEscalated, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
+)
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import (
     MemberEnrolled, MemberErased, MemberErasureCancelled, MemberErasureScheduled, MemberProfileChanged,
@@ -20,5 +22,5 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased, VoucherRevoked,
-    FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
+    FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue, FeedbackStatusChanged, FeedbackRated,
 )

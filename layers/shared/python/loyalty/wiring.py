@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.feedback.dynamo import DynamoFeedbackRepository
     from loyalty.feedback.queue import SqsFeedbackQueue
     from loyalty.feedback.rewarder import PointsFeedbackRewarder
-    from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports
+    from loyalty.feedback.service import FeedbackDesk, FeedbackIntake, FeedbackProcessor, FeedbackReports, MemberFeedback
     from loyalty.kernel.ports import Clock, EventPublisher, IdGenerator
     from loyalty.members.erasure import MemberErasure
     from loyalty.members.export import MemberExports
@@ -324,8 +324,21 @@ class Services:
     def feedback_processor(self) -> FeedbackProcessor:
         from loyalty.feedback.service import FeedbackProcessor
 
+        from loyalty.platform.member_directory import DynamoMemberDirectory
+
+        from loyalty.feedback.segment import JiebaSegmenter
+
         return FeedbackProcessor(feedback=self.feedback_repository, publisher=self.publisher,
-                                 rewarder=self.feedback_rewarder, clock=self.clock)
+                                 rewarder=self.feedback_rewarder, clock=self.clock, words=JiebaSegmenter(),
+                                 members=DynamoMemberDirectory(self.table))
+
+    @cached_property
+    def member_feedback(self) -> MemberFeedback:
+        from loyalty.feedback.service import MemberFeedback
+        from loyalty.platform.member_directory import DynamoMemberDirectory
+
+        return MemberFeedback(feedback=self.feedback_repository, clock=self.clock,
+                              members=DynamoMemberDirectory(self.table))
 
     @cached_property
     def feedback_desk(self) -> FeedbackDesk:

@@ -6,11 +6,13 @@ shown to staff, never put in events or logs.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator, model_validator,
+)
 
 from loyalty.feedback.errors import InvalidTransition
 from loyalty.kernel.errors import ConcurrentUpdate
@@ -41,6 +43,13 @@ class FeedbackChannel(str, Enum):
     WEBSHOP = "webshop"
     APP = "app"
     SURVEY = "survey"
+    HOTLINE = "hotline"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+    DOUYIN = "douyin"
+    SUGGESTION_BOX = "suggestion_box"  # the in-store box, typed in by staff
+    DELIVERY_PLATFORM = "delivery_platform"  # reviews on Meituan, Ele.me, JD Daojia...
 
 
 class FeedbackCategory(str, Enum):
@@ -62,7 +71,8 @@ class Sentiment(str, Enum):
 
 
 class Urgency(str, Enum):
-    URGENT = "urgent"
+    URGENT = "urgent"  # health, safety, injury, legal threat: escalated at once
+    HIGH = "high"  # a low-rated or repeated complaint, a top-tier member
     NORMAL = "normal"
 
 
@@ -70,10 +80,19 @@ class FeedbackStatus(str, Enum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"  # an outcome that needs time: the member has an expected date
+    REOPENED = "reopened"  # the member was not satisfied: back to the department, due sooner
+    RESOLVED = "resolved"  # an outcome is given (resolved, or cannot be resolved and why)
+
+
+OPEN_STATUSES = (FeedbackStatus.NEW, FeedbackStatus.ACKNOWLEDGED, FeedbackStatus.ASSIGNED,
+                 FeedbackStatus.IN_PROGRESS, FeedbackStatus.REOPENED)
+
+
+class Outcome(str, Enum):
     RESOLVED = "resolved"
-
-
-OPEN_STATUSES = (FeedbackStatus.NEW, FeedbackStatus.ACKNOWLEDGED, FeedbackStatus.ASSIGNED)
+    IN_PROGRESS = "in_progress"
+    CANNOT_RESOLVE = "cannot_resolve"
 
 
 class FeedbackSubmission(StrictModel):
@@ -117,19 +136,23 @@ class FeedbackAction(str, Enum):
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
     ASSIGNED = "assigned"
-    RESOLVED = "resolved"
+    RESOLVED = "resolved"  # an outcome given: resolved, in_progress or cannot_resolve
+    RATED = "rated"  # the member rated the handling
+    REOPENED = "reopened"  # the member reopened it
     OVERDUE = "overdue"
 
 
 _ALLOWED_FROM: dict[FeedbackAction, tuple[FeedbackStatus, ...]] = {
-    FeedbackAction.ACKNOWLEDGED: (FeedbackStatus.NEW,),
+    FeedbackAction.ACKNOWLEDGED: (FeedbackStatus.NEW, FeedbackStatus.REOPENED),
     FeedbackAction.ASSIGNED: OPEN_STATUSES,
     FeedbackAction.RESOLVED: OPEN_STATUSES,
+    FeedbackAction.RATED: (FeedbackStatus.RESOLVED, FeedbackStatus.IN_PROGRESS),
+    FeedbackAction.REOPENED: (FeedbackStatus.RESOLVED,),
 }
 _STATUS_AFTER = {
     FeedbackAction.ACKNOWLEDGED: FeedbackStatus.ACKNOWLEDGED,
     FeedbackAction.ASSIGNED: FeedbackStatus.ASSIGNED,
-    FeedbackAction.RESOLVED: FeedbackStatus.RESOLVED,
+    FeedbackAction.REOPENED: FeedbackStatus.REOPENED,
 }
 
 
@@ -147,7 +170,13 @@ class FeedbackHistoryEntry(BaseModel):
     client_id: str | None = None
     by: str | None = None
     assignee: str | None = None
-    note: str | None = None
+    note: str | None = Field(default=None, description="Internal: staff only")
+    outcome: Outcome | None = None
+    reply: str | None = Field(default=None, description="What the member was told")
+    reason: str | None = None
+    expected_at: datetime | None = None
+    rating: int | None = None
+    due_at: datetime | None = Field(default=None, description="The new due time, when the change set one")
 
 
 class FeedbackRecord(BaseModel):
@@ -180,9 +209,22 @@ class FeedbackRecord(BaseModel):
     assignee: str | None = None
     acknowledged_at: datetime | None = None
     assigned_at: datetime | None = None
+    # the latest outcome
+    outcome: Outcome | None = None
+    outcome_at: datetime | None = None
+    reply: str | None = Field(default=None, description="The staff's reply to the member")
+    outcome_reason: str | None = Field(default=None, description="Why it cannot be resolved (told to the member)")
+    expected_at: datetime | None = Field(default=None, description="When an in_progress outcome is expected")
     resolved_at: datetime | None = None
-    resolution_note: str | None = None
+    resolution_note: str | None = Field(default=None, description="Internal note with the latest outcome")
     resolved_on_time: bool | None = None
+    first_resolved_at: datetime | None = None
+    # the member's side
+    satisfaction: int | None = Field(default=None, description="The member's rating of the handling, 1-5")
+    rated_at: datetime | None = None
+    reopen_count: int = 0
+    reopened_at: datetime | None = None
+    reopened_from_version: int | None = None
     overdue: bool = False
     overdue_at: datetime | None = None
     version: int = 1
@@ -209,8 +251,10 @@ class FeedbackItem(FeedbackRecord):
         return self.events_published_at is not None and self.reward_settled_at is not None
 
     def transition(self, action: FeedbackAction, *, now: datetime, client_id: str, expected_version: int | None,
-                   by: str | None = None, assignee: str | None = None,
-                   note: str | None = None) -> tuple["FeedbackItem", FeedbackHistoryEntry]:
+                   by: str | None = None, assignee: str | None = None, note: str | None = None,
+                   outcome: "Outcome | None" = None, reply: str | None = None, reason: str | None = None,
+                   expected_at: datetime | None = None, rating: int | None = None,
+                   reopen_due_hours: int | None = None) -> tuple["FeedbackItem", FeedbackHistoryEntry]:
         """Return the changed item and its history entry; refuse what the workflow does not allow."""
         if expected_version is not None and expected_version != self.version:
             raise ConcurrentUpdate(
@@ -226,20 +270,56 @@ class FeedbackItem(FeedbackRecord):
             )
         if action == FeedbackAction.ASSIGNED and assignee == self.assignee:
             raise InvalidTransition(f"feedback is already assigned to {assignee}", field="assignee")
-        changes: dict[str, Any] = {"status": _STATUS_AFTER[action], "version": self.version + 1}
+        changes: dict[str, Any] = {"version": self.version + 1}
+        if action in _STATUS_AFTER:
+            changes["status"] = _STATUS_AFTER[action]
+        new_due = None
         if action == FeedbackAction.ACKNOWLEDGED:
             changes["acknowledged_at"] = now
         elif action == FeedbackAction.ASSIGNED:
             changes.update(assignee=assignee, assigned_at=now)
         elif action == FeedbackAction.RESOLVED:
-            changes.update(resolved_at=now, resolution_note=note, resolved_on_time=now <= self.due_at)
+            outcome = outcome or Outcome.RESOLVED
+            changes.update(outcome=outcome, outcome_at=now, reply=reply, resolution_note=note,
+                           outcome_reason=reason if outcome == Outcome.CANNOT_RESOLVE else None,
+                           expected_at=expected_at if outcome == Outcome.IN_PROGRESS else None,
+                           satisfaction=None, rated_at=None)
+            if outcome == Outcome.IN_PROGRESS:
+                # Still open, now against the date the member was given.
+                changes["status"] = FeedbackStatus.IN_PROGRESS
+                if self.status != FeedbackStatus.IN_PROGRESS:
+                    changes["resolved_on_time"] = now <= self.due_at  # answered in time
+                new_due = expected_at
+            else:
+                changes.update(status=FeedbackStatus.RESOLVED, resolved_at=now)
+                if self.status != FeedbackStatus.IN_PROGRESS:
+                    changes["resolved_on_time"] = now <= self.due_at
+                if self.first_resolved_at is None:
+                    changes["first_resolved_at"] = now
+        elif action == FeedbackAction.RATED:
+            changes.update(satisfaction=rating, rated_at=now)
+        elif action == FeedbackAction.REOPENED:
+            new_due = now + timedelta(hours=reopen_due_hours)
+            changes.update(reopen_count=self.reopen_count + 1, reopened_at=now, reopened_from_version=self.version,
+                           resolved_at=None, resolved_on_time=None, overdue=False, overdue_at=None,
+                           overdue_notified_at=None)
+        if new_due is not None:
+            changes["due_at"] = new_due
         after = self.model_copy(update=changes)
         entry = FeedbackHistoryEntry(
             feedback_id=self.feedback_id, at=now, action=action, version=after.version,
             from_status=self.status, to_status=after.status, client_id=client_id, by=by,
             assignee=assignee if action == FeedbackAction.ASSIGNED else None, note=note,
+            outcome=outcome, reply=reply, reason=changes.get("outcome_reason"), expected_at=changes.get("expected_at"),
+            rating=rating, due_at=new_due,
         )
         return after, entry
+
+    def reopen_until(self, window_days: int) -> datetime | None:
+        """Until when the member may reopen it; None while there is nothing to reopen."""
+        if self.status != FeedbackStatus.RESOLVED or self.resolved_at is None or window_days <= 0:
+            return None
+        return self.resolved_at + timedelta(days=window_days)
 
     def received_entry(self) -> FeedbackHistoryEntry:
         return FeedbackHistoryEntry(
@@ -270,7 +350,42 @@ class AssignRequest(_StaffRequest):
 
 
 class ResolveRequest(_StaffRequest):
-    note: Note = Field(description="What was done; required to close the loop")
+    """An outcome: resolved at once, in progress with an expected date, or cannot be resolved and why.
+    `reply` is what the member sees; `note` stays internal."""
+
+    outcome: Outcome = Outcome.RESOLVED
+    reply: Note = Field(description="The reply to the member (shown in the member's view)")
+    note: Note | None = Field(default=None, description="Internal note: never shown to the member")
+    expected_at: AwareDatetime | None = Field(default=None, validate_default=True,
+                                              description="Required with in_progress: when the member can expect it done")
+    reason: Note | None = Field(default=None, validate_default=True,
+                                description="Required with cannot_resolve: why, told to the member")
+
+    @field_validator("expected_at")
+    @classmethod
+    def _in_progress_has_a_date(cls, value, info: ValidationInfo):
+        if info.data.get("outcome") == Outcome.IN_PROGRESS and value is None:
+            raise ValueError("an in_progress outcome needs expected_at")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _cannot_resolve_says_why(cls, value, info: ValidationInfo):
+        if info.data.get("outcome") == Outcome.CANNOT_RESOLVE and value is None:
+            raise ValueError("a cannot_resolve outcome needs a reason")
+        return value
+
+
+# -- the member's side ----------------------------------------------------------------------------
+class RateRequest(StrictModel):
+    rating: int = Field(ge=1, le=5, strict=True, description="How satisfied the member is with the handling, 1-5")
+
+
+class ReopenRequest(StrictModel):
+    version: StrictInt | None = Field(default=None, ge=1, description="The version the member saw; resending the "
+                                                                       "same reopen answers as the first time")
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS,
+                             description="What is still wrong (shown to staff)")
 
 
 class FeedbackQuery(BaseModel):

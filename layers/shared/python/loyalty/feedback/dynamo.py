@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -15,6 +15,7 @@ from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.errors import ConcurrentUpdate, InvalidInput
 from loyalty.feedback.domain import OPEN_STATUSES, FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus
 from loyalty.feedback.config import FeedbackConfig, StoredFeedbackConfig
+from loyalty.feedback.kpis import StatDelta, merged
 from loyalty.feedback.ports import FeedbackPage
 
 ITEM_SK = "FEEDBACK"
@@ -22,6 +23,11 @@ HISTORY_PREFIX = "HISTORY#"
 CONFIG_KEY = {"PK": "CONFIG", "SK": "FEEDBACK"}
 PAGE_READ = 100  # items per DynamoDB query page while listing
 MAX_READ_PER_REQUEST = 1000  # a very selective filter returns a cursor instead of reading on and on
+
+
+def stats_pk(day: date) -> str:
+    """A day's handling counters (UTC+8 days): one item per store, department, assignee and the chain."""
+    return f"FEEDBACKSTATS#{day.isoformat()}"
 
 
 def feedback_pk(feedback_id: str) -> str:
@@ -34,6 +40,15 @@ def status_partition(status: FeedbackStatus) -> str:
 
 def store_partition(store_id: str) -> str:
     return f"FEEDBACK#STORE#{store_id}"
+
+
+def member_partition(member_id: str) -> str:
+    """GSI3 (keys only): a member's feedback, newest last; the sort key holds the kind for the repeat check."""
+    return f"FEEDBACK#MEMBER#{member_id}"
+
+
+def member_sort_key(item: FeedbackItem) -> str:
+    return f"{time_key(item.received_at)}#{item.kind.value}#{item.feedback_id}"
 
 
 def _check_position(key: dict[str, str], partition_key: str, sort_key: str, partition: str) -> None:
@@ -69,7 +84,8 @@ class DynamoFeedbackRepository:
         self._name = table.name
 
     # -- intake processing ------------------------------------------------------------------------
-    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry) -> FeedbackItem | None:
+    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry,
+               stats: list[StatDelta] = ()) -> FeedbackItem | None:
         def exists(old):
             raise _AlreadyStored(old)
 
@@ -78,6 +94,7 @@ class DynamoFeedbackRepository:
                      "ConditionExpression": "attribute_not_exists(PK)",
                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
             self._put_new(self._history_item(entry)),
+            *self._stat_updates(stats),
         ]
         try:
             Transaction(self._client, items, failures={0: exists}).commit()
@@ -115,11 +132,13 @@ class DynamoFeedbackRepository:
 
     # -- staff workflow -----------------------------------------------------------------------------
     def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry,
-               events: list[DomainEvent] = ()) -> None:
+               events: list[DomainEvent] = (), stats: list[StatDelta] = ()) -> None:
         old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
         changed = {k: v for k, v in new.items() if old.get(k) != v}
         if after.status != before.status:
             changed["GSI1PK"] = status_partition(after.status)
+        if after.due_at != before.due_at:
+            changed["GSI1SK"] = f"{time_key(after.due_at)}#{after.feedback_id}"
         sets = {k: v for k, v in changed.items() if v is not None}
         removes = [k for k, v in changed.items() if v is None]
         names = {f"#{k}": k for k in changed} | {"#v": "version"}
@@ -138,8 +157,33 @@ class DynamoFeedbackRepository:
                         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
             self._put_new(self._history_item(entry)),
             *outbox_puts(self._name, list(events)),
+            *self._stat_updates(stats),
         ]
         Transaction(self._client, items, failures={0: changed_meanwhile}).commit()
+
+    # -- handling KPIs ----------------------------------------------------------------------------
+    def _stat_updates(self, stats: list[StatDelta]) -> list[dict[str, Any]]:
+        updates = []
+        for delta in merged(list(stats)):
+            names = {f"#c{i}": name for i, name in enumerate(delta.add)}
+            values = {f":c{i}": value for i, value in enumerate(delta.add.values())}
+            updates.append({"Update": {
+                "TableName": self._name, "Key": {"PK": stats_pk(delta.day), "SK": f"{delta.dimension}#{delta.value}"},
+                "UpdateExpression": "ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values))
+                                    + " SET #entity = :entity, #dimension = :dimension, #value = :value",
+                "ExpressionAttributeNames": {**names, "#entity": "entity", "#dimension": "dimension", "#value": "value"},
+                "ExpressionAttributeValues": {**values, ":entity": "feedback_stats", ":dimension": delta.dimension,
+                                              ":value": delta.value},
+            }})
+        return updates
+
+    def stats_between(self, first: date, last: date) -> Iterator[dict]:
+        """Every counter item of the days from `first` to `last`: one partition per day."""
+        day = first
+        while day <= last:
+            for raw in self._query(KeyConditionExpression=Key("PK").eq(stats_pk(day))):
+                yield plain(raw)
+            day += timedelta(days=1)
 
     # -- overdue check ------------------------------------------------------------------------------
     def past_due(self, status: FeedbackStatus, now: datetime) -> Iterator[FeedbackItem]:
@@ -251,6 +295,62 @@ class DynamoFeedbackRepository:
             raise InvalidInput("cursor is not one this query returned", field="cursor")
         return index, key
 
+    # -- the member's view --------------------------------------------------------------------------
+    def member_feedback(self, member_id: str, limit: int, cursor: str | None) -> FeedbackPage:
+        """Newest first: one keys-only GSI3 page, then the items in one batch read."""
+        partition = member_partition(member_id)
+        request: dict[str, Any] = {"IndexName": "GSI3", "KeyConditionExpression": Key("GSI3PK").eq(partition),
+                                   "ScanIndexForward": False, "Limit": limit}
+        if cursor:
+            start = self._decode_member_cursor(cursor, partition)
+            request["ExclusiveStartKey"] = start
+        response = self._table.query(**request)
+        keys = [{"PK": raw["PK"], "SK": raw["SK"]} for raw in response["Items"]]
+        found = {item.feedback_id: item for item in self._batch_get(keys)}
+        ordered = [found[k["PK"].removeprefix(feedback_pk(""))] for k in keys
+                   if k["PK"].removeprefix(feedback_pk("")) in found]
+        last = response.get("LastEvaluatedKey")
+        next_cursor = None
+        if last:
+            raw = json.dumps(last, separators=(",", ":"), ensure_ascii=False)
+            next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return FeedbackPage(ordered, next_cursor)
+
+    @staticmethod
+    def _decode_member_cursor(cursor: str, partition: str) -> dict[str, str]:
+        try:
+            key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            valid = (isinstance(key, dict) and set(key) == {"PK", "SK", "GSI3PK", "GSI3SK"}
+                     and all(isinstance(v, str) for v in key.values()) and key["GSI3PK"] == partition
+                     and key["PK"].startswith(feedback_pk("")) and key["SK"] == ITEM_SK
+                     and key["GSI3SK"].endswith("#" + key["PK"].removeprefix(feedback_pk(""))))
+        except (ValueError, TypeError, binascii.Error):
+            valid = False
+        if not valid:
+            raise InvalidInput("cursor is not one this query returned", field="cursor")
+        return key
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[FeedbackItem]:
+        items, pending = [], keys
+        for _ in range(5):
+            if not pending:
+                break
+            response = self._client.batch_get_item(RequestItems={self._name: {"Keys": pending}})
+            items += [self._parse(raw) for raw in response["Responses"].get(self._name, [])]
+            pending = response.get("UnprocessedKeys", {}).get(self._name, {}).get("Keys", [])
+        if pending:
+            raise ConcurrentUpdate("the table is busy; retry")
+        return items
+
+    def recent_complaints(self, member_id: str, since: datetime, until: datetime, exclude_feedback_id: str) -> int:
+        """The member's other complaints received from `since` to `until`: keys only, counted here (a filter
+        may not name the index's own keys), so it reads one small key item per feedback in the window."""
+        condition = (Key("GSI3PK").eq(member_partition(member_id))
+                     & Key("GSI3SK").between(time_key(since), time_key(until) + "~"))
+        own = feedback_pk(exclude_feedback_id)
+        return sum(1 for raw in self._query(IndexName="GSI3", KeyConditionExpression=condition)
+                   if "#complaint#" in raw["GSI3SK"] and raw["PK"] != own)
+
     # -- report -------------------------------------------------------------------------------------
     def received_between(self, store_id: str, start: datetime, end: datetime) -> Iterator[FeedbackItem]:
         # Sort keys are "<received_at>#<id>": every key of `end`'s instant sorts after time_key(end).
@@ -309,6 +409,7 @@ class DynamoFeedbackRepository:
             "GSI1SK": f"{time_key(item.due_at)}#{item.feedback_id}",
             "GSI2PK": store_partition(item.store_id),
             "GSI2SK": f"{time_key(item.received_at)}#{item.feedback_id}",
+            **({"GSI3PK": member_partition(item.member_id), "GSI3SK": member_sort_key(item)} if item.member_id else {}),
             **drop_none(item.model_dump(mode="json")),
         }
 

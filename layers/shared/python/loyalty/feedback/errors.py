@@ -12,3 +12,9 @@ class InvalidTransition(Conflict):
     """A workflow step the item's current status does not allow (e.g. anything after resolved)."""
 
     code = "INVALID_STATUS_TRANSITION"
+
+
+class ReopenWindowClosed(Conflict):
+    """The member asked to reopen feedback after the configured window."""
+
+    code = "REOPEN_WINDOW_CLOSED"

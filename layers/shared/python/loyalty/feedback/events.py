@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import Field
+
 from loyalty.feedback.domain import FeedbackItem, Urgency
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.models import IsoDateTime
@@ -46,10 +48,35 @@ class FeedbackEscalated(_Routed):
 
 
 class FeedbackResolved(_Routed):
-    """Staff resolved the feedback; whether it was on time."""
+    """Staff gave a final outcome (resolved, or cannot_resolve); whether it was on time."""
 
     resolved_on_time: bool | None = None
     client_id: str
+    outcome: str = "resolved"
+    reopen_count: int = 0
+
+
+class FeedbackStatusChanged(_Routed):
+    """The item's status changed (acknowledged, assigned, in_progress, resolved, reopened): what a
+    notification service tells the member, from ids and labels (the reply itself is in the member's view)."""
+
+    status: str
+    previous_status: str
+    item_version: int = Field(description="The item's version after the change")
+    due_at: IsoDateTime
+    outcome: str | None = None
+    expected_at: IsoDateTime | None = None
+    reopen_count: int = 0
+    channel: str
+
+
+class FeedbackRated(_Routed):
+    """The member rated the handling of their feedback (1-5)."""
+
+    rating: int
+    outcome: str | None = None
+    reopen_count: int = 0
+    assignee_set: bool
 
 
 class FeedbackOverdue(FeedbackEvent):
@@ -81,7 +108,21 @@ def received_events(item: FeedbackItem) -> list[DomainEvent]:
 
 def resolved_event(item: FeedbackItem, client_id: str) -> FeedbackResolved:
     return FeedbackResolved(occurred_at=item.resolved_at, **_routing(item), resolved_on_time=item.resolved_on_time,
-                            client_id=client_id)
+                            client_id=client_id, outcome=item.outcome.value if item.outcome else "resolved",
+                            reopen_count=item.reopen_count)
+
+
+def status_changed_event(before: FeedbackItem, after: FeedbackItem, at: datetime) -> FeedbackStatusChanged:
+    return FeedbackStatusChanged(
+        occurred_at=at, **_routing(after), status=after.status.value, previous_status=before.status.value,
+        item_version=after.version, due_at=after.due_at, outcome=after.outcome.value if after.outcome else None,
+        expected_at=after.expected_at, reopen_count=after.reopen_count, channel=after.channel.value)
+
+
+def rated_event(item: FeedbackItem, at: datetime) -> FeedbackRated:
+    return FeedbackRated(occurred_at=at, **_routing(item), rating=item.satisfaction,
+                         outcome=item.outcome.value if item.outcome else None, reopen_count=item.reopen_count,
+                         assignee_set=item.assignee is not None)
 
 
 def overdue_event(item: FeedbackItem, now: datetime) -> FeedbackOverdue:

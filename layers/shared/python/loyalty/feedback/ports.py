@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Callable, Iterator, Protocol
+from datetime import date, datetime
+from typing import Callable, Iterable, Iterator, Protocol
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.feedback.domain import FeedbackHistoryEntry, FeedbackItem, FeedbackQuery, FeedbackStatus
 from loyalty.feedback.config import FeedbackConfig, StoredFeedbackConfig
+from loyalty.feedback.kpis import StatDelta
 from loyalty.kernel.stores import Store
 
 
@@ -24,6 +25,20 @@ class FeedbackRewarder(Protocol):
         failures worth retrying."""
 
 
+class WordSegmenter(Protocol):
+    """Cuts text into words (Chinese has no spaces); the classifier's keywords are added as words."""
+
+    def add_words(self, words: Iterable[str]) -> None: ...
+
+    def cut(self, text: str) -> list[str]:
+        """The words of the case-folded text, without whitespace."""
+
+
+class MemberTiers(Protocol):
+    def member_tier(self, member_id: str) -> str | None:
+        """The member's tier (base, silver, gold, platinum...), None for an unknown member."""
+
+
 class StoreCatalog(Protocol):
     def get_store(self, store_id: str) -> Store | None: ...
 
@@ -37,8 +52,8 @@ class FeedbackPage:
 
 
 class FeedbackRepository(Protocol):
-    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry) -> FeedbackItem | None:
-        """Store a new item and its first history entry atomically, only if the id is new.
+    def create(self, item: FeedbackItem, entry: FeedbackHistoryEntry, stats: list[StatDelta] = ()) -> FeedbackItem | None:
+        """Store a new item, its first history entry and its counters atomically, only if the id is new.
         Return None when stored, or the item already stored under that id."""
 
     def get(self, feedback_id: str) -> FeedbackItem | None: ...
@@ -49,8 +64,8 @@ class FeedbackRepository(Protocol):
                        reward_settled_at: datetime | None = None) -> None: ...
 
     def update(self, before: FeedbackItem, after: FeedbackItem, entry: FeedbackHistoryEntry,
-               events: list[DomainEvent] = ()) -> None:
-        """Write the workflow change and its events (to the outbox) if the stored version is still
+               events: list[DomainEvent] = (), stats: list[StatDelta] = ()) -> None:
+        """Write the workflow change, its events (to the outbox) and its counters if the stored version is still
         `before.version` (else ConcurrentUpdate)."""
 
     def past_due(self, status: FeedbackStatus, now: datetime) -> Iterator[FeedbackItem]: ...
@@ -65,6 +80,15 @@ class FeedbackRepository(Protocol):
 
     def received_between(self, store_id: str, start: datetime, end: datetime) -> Iterator[FeedbackItem]:
         """A store's items received in [start, end)."""
+
+    def member_feedback(self, member_id: str, limit: int, cursor: str | None) -> FeedbackPage:
+        """One page of a member's feedback, newest first."""
+
+    def recent_complaints(self, member_id: str, since: datetime, until: datetime, exclude_feedback_id: str) -> int:
+        """How many other complaints the member gave from `since` to `until`."""
+
+    def stats_between(self, first: date, last: date) -> Iterator[dict]:
+        """The handling counters of the days from `first` to `last` (each with `dimension` and `value`)."""
 
     def get_config(self) -> StoredFeedbackConfig | None: ...
 

@@ -85,6 +85,48 @@ class StoreFeedbackFigures(FeedbackFigures):
     store_id: str
 
 
+class HandlingFigures(Result):
+    """How well feedback is handled, from the counters kept as it happens (never by reading the items)."""
+
+    received: int
+    outcomes: int = Field(description="Final outcomes given: resolved or cannot_resolve")
+    resolved: int
+    cannot_resolve: int
+    in_progress_answers: int = Field(description="in_progress outcomes given (the member got an expected date)")
+    reopened: int
+    resolution_rate_pct: float | None = Field(description="Resolved, % of final outcomes")
+    first_time_resolution_pct: float | None = Field(description="Resolved at the first outcome and never reopened, "
+                                                                "% of final outcomes")
+    on_time_pct: float | None = Field(description="Final outcomes answered by the due time, %")
+    reopen_rate_pct: float | None = Field(description="Reopenings, % of final outcomes")
+    average_handling_hours: float | None = Field(description="Receipt (or reopening) to final outcome")
+    p90_handling_hours: float | None = Field(description="Upper bound of the histogram bucket holding the 90th "
+                                                         "percentile (1, 2, 4, 8, 12, 24, 48, 72, 120, 168, 336 h); "
+                                                         "null beyond 336 h")
+    ratings: int
+    average_satisfaction: float | None = Field(description="The members' ratings of the handling, 1-5")
+    satisfied_pct: float | None = Field(description="Ratings of 4 or 5, %")
+
+
+class StoreHandling(HandlingFigures):
+    store: str
+
+
+class DepartmentHandling(HandlingFigures):
+    department: str
+
+
+class AssigneeHandling(HandlingFigures):
+    assignee: str
+
+
+class HandlingReport(Result):
+    totals: HandlingFigures
+    by_store: list[StoreHandling]
+    by_department: list[DepartmentHandling]
+    by_assignee: list[AssigneeHandling]
+
+
 class FeedbackReport(Result):
     from_: date = Field(alias="from", serialization_alias="from")
     to: date
@@ -92,6 +134,7 @@ class FeedbackReport(Result):
     generated_at: IsoDateTime
     totals: FeedbackFigures
     stores: list[StoreFeedbackFigures]
+    handling: HandlingReport = Field(description="Handling KPIs for the days from..to (UTC+8 days)")
 
     model_config = {"populate_by_name": True}
 

@@ -7,17 +7,24 @@ from datetime import datetime, time, timedelta, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from loyalty.kernel.identity import ClientIdentity, Scope
-from loyalty.feedback.errors import FeedbackNotFound
-from loyalty.kernel.errors import IdempotencyKeyReused, MemberNotFound, StoreNotFound
+from loyalty.kernel.identity import ALL_STORES, ClientIdentity, ClientKind, Scope
+from loyalty.feedback.errors import FeedbackNotFound, ReopenWindowClosed
+from loyalty.kernel.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound, MissingScope, StoreNotFound
 from loyalty.feedback.domain import (
-    OPEN_STATUSES, AcknowledgeRequest, FeedbackRecord, AssignRequest, FeedbackAction, FeedbackItem, FeedbackMessage, FeedbackQuery,
-    FeedbackSubmission, ResolveRequest,
+    OPEN_STATUSES, AcknowledgeRequest, FeedbackRecord, AssignRequest, FeedbackAction, FeedbackItem, FeedbackKind,
+    FeedbackMessage, FeedbackQuery, FeedbackStatus, FeedbackSubmission, Outcome, RateRequest, ReopenRequest,
+    ResolveRequest,
 )
-from loyalty.feedback.classify import assess
-from loyalty.feedback.events import overdue_event, received_events, resolved_event
+from loyalty.feedback.classify import MemberContext, assess, due_hours
+from loyalty.feedback.events import (
+    overdue_event, rated_event, received_events, resolved_event, status_changed_event,
+)
 from loyalty.feedback.config import FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig, default_stored_config
-from loyalty.feedback.ports import FeedbackQueue, FeedbackRepository, FeedbackRewarder, StoreCatalog
+from loyalty.feedback.kpis import change_deltas, handling_kpis, received_deltas
+from loyalty.feedback.member_views import MemberFeedbackList, MemberFeedbackView
+from loyalty.feedback.ports import (
+    FeedbackQueue, FeedbackRepository, FeedbackRewarder, MemberTiers, StoreCatalog, WordSegmenter,
+)
 from loyalty.feedback.report import ReportQuery, feedback_report
 from loyalty.feedback.results import (
     FeedbackAccepted, FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView, OverdueRun,
@@ -83,11 +90,25 @@ class FeedbackProcessor:
     """Turns one queue message into a stored, classified, routed item, exactly once per feedback id."""
 
     def __init__(self, feedback: FeedbackRepository, publisher: EventPublisher, rewarder: FeedbackRewarder,
-                 clock: Clock):
+                 clock: Clock, words: WordSegmenter, members: MemberTiers | None = None):
+        self._words = words
         self._feedback = feedback
         self._publisher = publisher
         self._rewarder = rewarder
         self._clock = clock
+        self._members = members
+
+    def _member_context(self, message: FeedbackMessage, config: FeedbackConfig) -> MemberContext:
+        """Only a member's complaint can be raised to high by who the member is or what they said before."""
+        if message.member_id is None or message.kind != FeedbackKind.COMPLAINT:
+            return MemberContext()
+        tier = self._members.member_tier(message.member_id) if self._members and config.high_tiers else None
+        recent = 0
+        if config.repeat_window_days:
+            since = message.received_at - timedelta(days=config.repeat_window_days)
+            recent = self._feedback.recent_complaints(message.member_id, since, message.received_at,
+                                                      message.feedback_id)
+        return MemberContext(tier=tier, recent_complaints=recent)
 
     def current_config(self) -> FeedbackConfig:
         return load_config(self._feedback).config
@@ -95,7 +116,8 @@ class FeedbackProcessor:
     def process(self, message: FeedbackMessage, config: FeedbackConfig) -> ProcessResult:
         now = self._clock.now()
         assessment = assess(text=message.text, kind=message.kind, rating=message.rating, nps=message.nps,
-                            received_at=message.received_at, config=config)
+                            received_at=message.received_at, config=config, words=self._words,
+                            member=self._member_context(message, config))
         item = FeedbackItem(
             **message.model_dump(),
             processed_at=now,
@@ -108,7 +130,7 @@ class FeedbackProcessor:
             due_at=assessment.due_at,
             request_hash=message.fingerprint(message.client_id),
         )
-        existing = self._feedback.create(item, item.received_entry())
+        existing = self._feedback.create(item, item.received_entry(), received_deltas(item))
         if existing is None:
             return ProcessResult(ProcessOutcome.STORED, item, self._side_effects(item, now))
         if existing.request_hash != item.request_hash:
@@ -171,8 +193,11 @@ class FeedbackDesk:
                             by=request.by, assignee=request.assignee, note=request.note)
 
     def resolve(self, feedback_id: str, request: ResolveRequest, client: ClientIdentity) -> FeedbackView:
+        if request.outcome == Outcome.IN_PROGRESS and request.expected_at <= self._clock.now():
+            raise InvalidInput("expected_at must be in the future", field="expected_at")
         return self._change(feedback_id, FeedbackAction.RESOLVED, client, request.version,
-                            by=request.by, note=request.note)
+                            by=request.by, note=request.note, outcome=request.outcome, reply=request.reply,
+                            reason=request.reason, expected_at=request.expected_at)
 
     def _change(self, feedback_id: str, action: FeedbackAction, client: ClientIdentity, expected_version: int | None,
                 **details) -> FeedbackView:
@@ -181,8 +206,8 @@ class FeedbackDesk:
         now = self._clock.now()
         after, entry = before.transition(action, now=now, client_id=client.client_id,
                                          expected_version=expected_version, **details)
-        events = [resolved_event(after, client.client_id)] if action == FeedbackAction.RESOLVED else []
-        self._feedback.update(before, after, entry, events)
+        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id),
+                              change_deltas(before, after, action, now))
         return feedback_view(after, now)
 
     def _load(self, feedback_id: str, client: ClientIdentity) -> FeedbackItem:
@@ -254,7 +279,107 @@ class FeedbackReports:
             per_store.append((store.store_id, self._feedback.received_between(store.store_id, start, end)))
         report = feedback_report(per_store, now)
         return FeedbackReport.model_validate({"from": query.from_date, "to": query.to_date,
-                                              "store_id": query.store_id, "generated_at": now, **report})
+                                              "store_id": query.store_id, "generated_at": now, **report,
+                                              "handling": self.handling(query, client)})
+
+    def handling(self, query: ReportQuery, client: ClientIdentity) -> dict:
+        """Handling KPIs from the daily counters (UTC+8 days): the chain, per store, department and assignee.
+        A store's report, or a key for some stores, gets those stores' figures only."""
+        rows = list(self._feedback.stats_between(query.from_date, query.to_date))
+        if query.store_id is not None or ALL_STORES not in client.store_ids:
+            wanted = {query.store_id} if query.store_id is not None else set(client.store_ids)
+            rows = [r for r in rows if r["dimension"] == "store" and r["value"] in wanted]
+            kpis = handling_kpis(rows)
+            stores = kpis["by_store"]
+            totals = handling_kpis([{**r, "dimension": "all", "value": "*"} for r in rows])["totals"]
+            return {"totals": totals, "by_store": stores, "by_department": [], "by_assignee": []}
+        return handling_kpis(rows)
+
+
+# -- the member's side ------------------------------------------------------------------------------
+_MEMBER_CLIENTS = (ClientKind.APP, ClientKind.WEBSHOP)
+
+
+def _require_member_side(client: ClientIdentity) -> None:
+    """The member's app and the webshop (acting for the signed-in member), or the back office."""
+    if Scope.FEEDBACK_MANAGE in client.scopes:
+        return
+    client.require(Scope.FEEDBACK_WRITE)
+    if client.kind not in _MEMBER_CLIENTS:
+        raise MissingScope("only the member's app, the webshop or the back office read a member's feedback",
+                           details={"scope": Scope.FEEDBACK_WRITE.value})
+
+
+class MemberFeedback:
+    """The member's view of their own feedback: progress, outcome and reply; rating and reopening."""
+
+    def __init__(self, feedback: FeedbackRepository, clock: Clock, members: MemberDirectory | None = None):
+        self._feedback = feedback  # its changes carry their events to the outbox
+        self._clock = clock
+        self._members = members
+
+    def list(self, member_id: str, limit: int, cursor: str | None, client: ClientIdentity) -> MemberFeedbackList:
+        _require_member_side(client)
+        page = self._feedback.member_feedback(member_id, limit, cursor)
+        if not page.items and cursor is None and self._members is not None \
+                and not self._members.member_exists(member_id):
+            raise MemberNotFound(f"member {member_id} does not exist", field="member_id")
+        window = load_config(self._feedback).config.reopen_window_days
+        now = self._clock.now()
+        return MemberFeedbackList(items=[MemberFeedbackView.of(i, window, now) for i in page.items],
+                                  next_cursor=page.cursor)
+
+    def rate(self, member_id: str, feedback_id: str, request: RateRequest, client: ClientIdentity) -> MemberFeedbackView:
+        _require_member_side(client)
+        before = self._load(member_id, feedback_id)
+        config = load_config(self._feedback).config
+        now = self._clock.now()
+        if before.satisfaction == request.rating:  # the same rating again: nothing to change
+            return MemberFeedbackView.of(before, config.reopen_window_days, now)
+        after, entry = before.transition(FeedbackAction.RATED, now=now, client_id=client.client_id,
+                                         expected_version=None, rating=request.rating)
+        self._feedback.update(before, after, entry, [rated_event(after, now)],
+                              change_deltas(before, after, FeedbackAction.RATED, now))
+        return MemberFeedbackView.of(after, config.reopen_window_days, now)
+
+    def reopen(self, member_id: str, feedback_id: str, request: ReopenRequest,
+               client: ClientIdentity) -> MemberFeedbackView:
+        _require_member_side(client)
+        before = self._load(member_id, feedback_id)
+        config = load_config(self._feedback).config
+        now = self._clock.now()
+        if (request.version is not None and before.status != FeedbackStatus.RESOLVED
+                and before.reopened_from_version == request.version):
+            return MemberFeedbackView.of(before, config.reopen_window_days, now)  # this reopen, sent again
+        until = before.reopen_until(config.reopen_window_days)
+        if before.status == FeedbackStatus.RESOLVED and (until is None or now > until):
+            raise ReopenWindowClosed(
+                f"feedback {feedback_id} can be reopened for {config.reopen_window_days} days after its outcome",
+                details={"reopen_window_days": config.reopen_window_days})
+        # Back to its department, due sooner than a new item of its level.
+        hours = min(config.reopen_due_hours, due_hours(before.urgency, config))
+        after, entry = before.transition(FeedbackAction.REOPENED, now=now, client_id=client.client_id,
+                                         expected_version=request.version, note=request.text,
+                                         reopen_due_hours=hours)
+        self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id),
+                              change_deltas(before, after, FeedbackAction.REOPENED, now))
+        return MemberFeedbackView.of(after, config.reopen_window_days, now)
+
+    def _load(self, member_id: str, feedback_id: str) -> FeedbackItem:
+        item = self._feedback.get(feedback_id)
+        if item is None or item.member_id != member_id:  # another member's item is not revealed
+            raise FeedbackNotFound(f"feedback {feedback_id} does not exist")
+        return item
+
+
+def change_events(before: FeedbackItem, after: FeedbackItem, now: datetime, client_id: str) -> list:
+    """A status change announces itself; a final outcome also as FeedbackResolved."""
+    events = []
+    if after.status != before.status:
+        events.append(status_changed_event(before, after, now))
+    if after.status == FeedbackStatus.RESOLVED and after.outcome_at == now:
+        events.append(resolved_event(after, client_id))
+    return events
 
 
 def config_view(stored: StoredFeedbackConfig) -> FeedbackConfigView:

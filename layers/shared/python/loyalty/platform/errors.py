@@ -60,6 +60,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.PaymentAlreadyCaptured: 409,
     points.PaymentAlreadyVoided: 409,
     feedback.InvalidTransition: 409,
+    feedback.ReopenWindowClosed: 409,
     rewards.RewardExists: 409,
     rewards.RewardVersionConflict: 409,
     rewards.StockBelowTaken: 409,
