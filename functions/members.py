@@ -10,7 +10,7 @@ from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.members.domain import MemberView
 from loyalty.platform.schemas import errors, json_content
 from loyalty.members.domain import MemberLookup
-from loyalty.members.domain import ConsentHistory, EnrollmentRequest, MemberPatch
+from loyalty.members.domain import AccessLog, ConsentHistory, EnrollmentRequest, MemberPatch
 from loyalty.members.erasure import ErasureRequest, ErasureView
 from loyalty.members.export import ExportView
 from loyalty.kernel.identity import Scope
@@ -129,6 +129,20 @@ def get_erasure(member_id: MemberId):
     return json_response(200, services().member_erasure.get(member_id, caller(router)))
 
 
+@router.get(
+    "/v1/members/<member_id>/access-log",
+    summary="Who in the back office saw the member's personal data in clear, newest first",
+    description="Every read of a member's phone, email, name, birthday or address by a back-office client "
+                "(`members:pii`) is recorded, kept 400 days; the last 100 are shown. Tills, the webshop and "
+                "the app serve the member in person and are not logged.",
+    tags=["members"],
+    responses={200: json_content(AccessLog, "The last 100 reads"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), body=False)},
+)
+def access_log(member_id: MemberId):
+    return json_response(200, services().member_service.access_log(member_id, caller(router)))
+
+
 ExportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^exp_[0-9A-Z]{26}$")]
 
 
@@ -170,6 +184,7 @@ SCOPES = {  # checked before the body is read: the route alone decides
     "GET /v1/members/{member_id}/consents": Scope.MEMBERS_READ,
     "POST /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
     "GET /v1/members/{member_id}/erasure": Scope.MEMBERS_ERASE,
+    "GET /v1/members/{member_id}/access-log": Scope.MEMBERS_ERASE,
     "POST /v1/members/{member_id}/exports": Scope.MEMBERS_EXPORT,
     "GET /v1/members/{member_id}/exports/{export_id}": Scope.MEMBERS_EXPORT,
 }

@@ -158,6 +158,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/v1/members/{member_id}/consents"),
             Route("POST", "/v1/members/{member_id}/erasure"),
             Route("GET", "/v1/members/{member_id}/erasure"),
+            Route("GET", "/v1/members/{member_id}/access-log"),
             Route("POST", "/v1/members/{member_id}/exports"),
             Route("GET", "/v1/members/{member_id}/exports/{export_id}"),
         ),

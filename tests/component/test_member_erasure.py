@@ -187,3 +187,20 @@ def test_the_sample_schedule_event_runs_the_job(services):
     event = json.loads((Path(__file__).resolve().parents[2] / "events/members_erasure/scheduled.json")
                        .read_text(encoding="utf-8"))
     assert members_erasure.handler(event, LambdaContext()) == {"erased": 0, "failed": 0, "complete": True}
+
+
+def test_personal_data_in_clear_needs_its_scope_and_back_office_reads_are_logged(services, ctx, clock):
+    member_id = enroll(ctx)[1]["member_id"]
+    reporting = {**BACKOFFICE, "client_id": "bi-reporting", "scopes": "members:read points:read reports:read"}
+    status, seen = member_call(ctx, "GET", "/v1/members/{member_id}", member_id, client=reporting)
+    assert status == 200
+    assert (seen["phone"], seen["email"], seen["name"]) == ("+86139****1234", "w***@example.cn", "王**")
+    assert seen["birthday"] is None and seen["address"] is None and seen["interests"] == []
+    status, seen = member_call(ctx, "GET", "/v1/members/{member_id}", member_id, client=POS_SH)
+    assert (status, seen["phone"], seen["name"]) == (200, E164, NAME)  # the till serves the member in person
+    clock.advance(minutes=1)
+    assert member_call(ctx, "GET", "/v1/members/{member_id}", member_id)[1]["email"] == EMAIL  # back office
+    status, log = member_call(ctx, "GET", "/v1/members/{member_id}/access-log", member_id)
+    assert status == 200
+    assert [(r["client_id"], r["action"]) for r in log["items"]] == [("backoffice", "read")]
+    assert member_call(ctx, "GET", "/v1/members/{member_id}/access-log", member_id, client=POS_SH)[0] == 403

@@ -26,6 +26,13 @@ class FakeMemberRepository:
         self.idempotency: dict[tuple[str, str], tuple[str, dict]] = {}
         self.consents: dict[str, list[ConsentRecord]] = {}
         self.outbox: list = []  # events committed with the changes
+        self.accesses: list = []  # back-office reads of personal data
+
+    def record_access(self, record) -> None:
+        self.accesses.append(record)
+
+    def access_log(self, member_id: str, *, limit: int) -> list:
+        return [r for r in reversed(self.accesses) if r.member_id == member_id][:limit]
 
     def create_member(self, member: Member, claim: IdempotencyClaim | None, events) -> None:
         # Check everything first: the real write is one transaction, all or nothing.

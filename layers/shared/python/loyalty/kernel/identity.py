@@ -20,6 +20,7 @@ class Scope(str, Enum):
     MEMBERS_WRITE = "members:write"
     MEMBERS_ERASE = "members:erase"
     MEMBERS_EXPORT = "members:export"
+    MEMBERS_PII = "members:pii"  # a member's phone, email, name, birthday and address in clear
     POINTS_READ = "points:read"
     POINTS_WRITE = "points:write"
     POINTS_ADJUST = "points:adjust"
@@ -29,8 +30,8 @@ class Scope(str, Enum):
     REPORTS_READ = "reports:read"
 
 
-_FRONT_OF_HOUSE = {
-    Scope.MEMBERS_READ, Scope.MEMBERS_WRITE, Scope.POINTS_READ, Scope.POINTS_WRITE, Scope.FEEDBACK_WRITE,
+_FRONT_OF_HOUSE = {  # tills, the webshop and the app serve the member in person: they see who it is
+    Scope.MEMBERS_READ, Scope.MEMBERS_WRITE, Scope.MEMBERS_PII, Scope.POINTS_READ, Scope.POINTS_WRITE, Scope.FEEDBACK_WRITE,
 }
 DEFAULT_SCOPES: dict[ClientKind, frozenset[Scope]] = {
     ClientKind.POS: frozenset(_FRONT_OF_HOUSE),
@@ -49,6 +50,9 @@ class ClientIdentity(BaseModel):
     kind: ClientKind
     scopes: frozenset[Scope]
     store_ids: frozenset[str] = Field(description="Stores the client acts for; '*' means every store")
+
+    def may(self, scope: Scope) -> bool:
+        return scope in self.scopes
 
     def require(self, scope: Scope) -> None:
         if scope not in self.scopes:

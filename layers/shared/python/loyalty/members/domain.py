@@ -169,11 +169,45 @@ class Member(BaseModel):
         return sorted(k for k in type(self).model_fields if k not in ignored and getattr(self, k) != getattr(other, k))
 
 
+def _mask(text: str, keep_start: int, keep_end: int) -> str:
+    hidden = max(len(text) - keep_start - keep_end, 1)
+    return text[:keep_start] + "*" * hidden + (text[len(text) - keep_end:] if keep_end else "")
+
+
 class MemberView(Member):  # the member as the API shows it
     card_barcode: str = Field(description="Value to encode in the member's QR code or Code 128 barcode")
 
+    def masked(self) -> "MemberView":
+        """What a client without `members:pii` sees: enough to recognise the member, not to contact them
+        (phone +86138****5678, email l***@example.com, name 李*), no birthday, address or interests."""
+        local, _, domain = (self.email or "").partition("@")
+        return self.model_copy(update={
+            "phone": _mask(self.phone, 6, 4),
+            "email": f"{local[:1]}***@{domain}" if self.email else None,
+            "name": _mask(self.name, 1, 0) if self.name else None,
+            "birthday": None, "address": None, "interests": []})
+
     def body(self) -> dict:
         return self.model_dump(mode="json", exclude={"version"})
+
+
+class AccessRecord(BaseModel):
+    """A back-office client saw a member's personal data in clear (no personal data itself)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    member_id: str
+    client_id: str
+    action: str = Field(description="read, lookup, update")
+    at: datetime
+
+
+class AccessLog(Result):
+    member_id: str
+    items: list[AccessRecord] = Field(description="Newest first, the last 100")
+
+    def body(self) -> dict:
+        return self.model_dump(mode="json")
 
 
 class ConsentHistory(Result):

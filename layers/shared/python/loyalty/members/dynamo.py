@@ -14,11 +14,12 @@ from loyalty.kernel.errors import ConcurrentUpdate, MemberErased
 from loyalty.members.errors import EmailAlreadyEnrolled, PhoneAlreadyEnrolled
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
-from loyalty.members.domain import ConsentRecord, Member
+from loyalty.members.domain import AccessRecord, ConsentRecord, Member
 from loyalty.members.erasure import ErasureRecord
 from loyalty.members.export import ExportRecord
 
 ERASURE = "ERASURE"
+ACCESS_LOG_SECONDS = 400 * 24 * 3600  # a back-office read of personal data stays on record this long
 EXPORT_RECORD_SECONDS = 7 * 24 * 3600  # an export's record expires with its document (the bucket's rule)
 ERASED = "erased"
 # What a tombstone keeps of the profile: no personal data, only what reports count members by.
@@ -110,6 +111,19 @@ class DynamoMemberRepository:
             items.append(self._put_new(self._erasure_item(scheduled)))
         items += outbox_puts(self._name, events)
         Transaction(self._client, items, failures=failures).commit()
+
+    # -- access log -----------------------------------------------------------------------------
+    def record_access(self, record: AccessRecord) -> None:
+        self._table.put_item(Item={
+            "PK": member_pk(record.member_id), "SK": f"ACCESS#{record.at.isoformat()}#{record.client_id}",
+            "entity": "pii_access", "expires_at": int(record.at.timestamp()) + ACCESS_LOG_SECONDS,
+            **record.model_dump(mode="json")})
+
+    def access_log(self, member_id: str, *, limit: int) -> list[AccessRecord]:
+        response = self._table.query(
+            KeyConditionExpression=Key("PK").eq(member_pk(member_id)) & Key("SK").begins_with("ACCESS#"),
+            ScanIndexForward=False, Limit=limit)
+        return [AccessRecord.model_validate(plain(strip_keys(i))) for i in response["Items"]]
 
     # -- erasure --------------------------------------------------------------------------------
     def get_erasure(self, member_id: str) -> ErasureRecord | None:

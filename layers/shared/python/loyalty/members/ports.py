@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.idempotency import IdempotencyClaim
-from loyalty.members.domain import ConsentRecord, Member
+from loyalty.members.domain import AccessRecord, ConsentRecord, Member
 
 if TYPE_CHECKING:  # erasure imports this module
     from loyalty.members.erasure import ErasureRecord
@@ -34,6 +34,11 @@ class MemberRepository(Protocol):
         claim if it changed."""
 
     def consent_history(self, member_id: str) -> list[ConsentRecord]: ...
+
+    def record_access(self, record: AccessRecord) -> None:
+        """Keep the record of a back-office read of personal data (kept 400 days)."""
+
+    def access_log(self, member_id: str, *, limit: int) -> list[AccessRecord]: ...
 
     # -- erasure (loyalty.members.erasure) ------------------------------------------------------
     def get_erasure(self, member_id: str) -> "ErasureRecord | None": ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from loyalty.kernel.identity import ClientIdentity, Scope
+from loyalty.kernel.identity import ClientIdentity, ClientKind, Scope
 from loyalty.kernel.errors import InvalidInput, MemberNotFound, StoreNotFound
 from loyalty.members.events import (
     MemberEnrolled, MemberErasureCancelled, MemberErasureScheduled, MemberProfileChanged,
@@ -13,7 +13,8 @@ from loyalty.members.erasure import ErasureReason, ErasureRecord
 from loyalty.kernel.idempotency import IdempotencyClaim, IdempotentReplay, payload_hash
 from loyalty.kernel.ids import RandomIds, is_valid_card_number
 from loyalty.members.domain import (
-    ConsentHistory, ConsentKind, ConsentRecord, EnrollmentRequest, Member, MemberPatch, MemberView,
+    AccessLog, AccessRecord, ConsentHistory, ConsentKind, ConsentRecord, EnrollmentRequest, Member, MemberPatch,
+    MemberView,
 )
 from loyalty.members.phone import normalize_phone
 from loyalty.members.ports import WelcomeBonus
@@ -93,7 +94,7 @@ class MemberService:
             },
             updated_at=now,
         )
-        response = member_view(member)
+        response = self._shown(member_view(member), client, None)  # the client sent these very data
         claim = None
         if idempotency_key:
             claim = IdempotencyClaim(
@@ -116,7 +117,7 @@ class MemberService:
         try:
             self._members.create_member(member, claim, [enrolled_event])
         except IdempotentReplay as replay:
-            enrolled = member_view(self._load(replay.response["member_id"]))
+            enrolled = self._shown(member_view(self._load(replay.response["member_id"])), client, None)
             if self._welcome_bonus is not None:
                 # completes a bonus an interrupted first attempt may have missed (granted once per member)
                 self._welcome_bonus.grant_welcome_bonus(enrolled.member_id, enrolled.enrolled_store_id,
@@ -128,14 +129,14 @@ class MemberService:
 
     def get(self, member_id: str, client: ClientIdentity) -> MemberView:
         client.require(Scope.MEMBERS_READ)
-        return member_view(self._load(member_id))
+        return self._shown(member_view(self._load(member_id)), client, "read")
 
     def find_by_phone(self, phone: str, client: ClientIdentity) -> MemberView:
         client.require(Scope.MEMBERS_READ)
         member_id = self._members.member_id_by_phone(normalize_phone(phone, self._country))
         if member_id is None:
             raise MemberNotFound("no member has this phone number", field="phone")
-        return member_view(self._load(member_id))
+        return self._shown(member_view(self._load(member_id)), client, "lookup")
 
     def find_by_card(self, card_number: str, client: ClientIdentity) -> MemberView:
         client.require(Scope.MEMBERS_READ)
@@ -145,7 +146,7 @@ class MemberService:
         member_id = self._members.member_id_by_card(card_number)
         if member_id is None:
             raise MemberNotFound("no member has this card number", field="card_number")
-        return member_view(self._load(member_id))
+        return self._shown(member_view(self._load(member_id)), client, "lookup")
 
     def update(self, member_id: str, patch: MemberPatch, client: ClientIdentity) -> MemberView:
         client.require(Scope.MEMBERS_WRITE)
@@ -157,7 +158,7 @@ class MemberService:
             after = after.model_copy(update={"status": "erasure_scheduled" if erasure[1] else "active"})
         changed = before.changed_fields(after)
         if not changed:
-            return member_view(before)
+            return self._shown(member_view(before), client, "update")
         changed_event = MemberProfileChanged(
             occurred_at=now,
             member_id=member_id,
@@ -166,7 +167,22 @@ class MemberService:
             consents={c.kind.value: c.granted for c in new_consents},
         )
         self._members.update_member(before, after, new_consents, [changed_event, *events], erasure)
-        return member_view(after)
+        return self._shown(member_view(after), client, "update")
+
+    def access_log(self, member_id: str, client: ClientIdentity) -> AccessLog:
+        """Who in the back office saw the member's personal data, newest first (the last 100)."""
+        client.require(Scope.MEMBERS_ERASE)
+        return AccessLog(member_id=member_id, items=self._members.access_log(member_id, limit=100))
+
+    def _shown(self, view: MemberView, client: ClientIdentity, action: str | None) -> MemberView:
+        """Personal data in clear needs `members:pii`; a back-office client's every such read is logged
+        (the till and the app serve the member in person: their reads are the service itself)."""
+        if not client.may(Scope.MEMBERS_PII):
+            return view.masked()
+        if client.kind == ClientKind.BACKOFFICE and action is not None:
+            self._members.record_access(AccessRecord(member_id=view.member_id, client_id=client.client_id,
+                                                     action=action, at=self._clock.now()))
+        return view
 
     def _consent_effects(self, before: Member, after: Member, new_consents: list[ConsentRecord],
                          client: ClientIdentity, now) -> tuple[list, tuple[ErasureRecord | None, ErasureRecord | None]]:
