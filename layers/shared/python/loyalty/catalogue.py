@@ -10,11 +10,13 @@ from loyalty.points.events import (
     PointsPaymentReleased, PointsPaymentReserved, PointsReturned,
 )
 from loyalty.rewards.events import RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherUsed
+from loyalty.tiers.events import TierChanged, TierDowngradeWarning
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged,
     PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased,
+    TierChanged, TierDowngradeWarning,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue,
 )
