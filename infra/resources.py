@@ -40,7 +40,9 @@ TABLE = TableSpec(
     indexes=(IndexSpec("GSI1", "GSI1PK", "GSI1SK"), IndexSpec("GSI2", "GSI2PK", "GSI2SK"),
              # Points balances by the day the expiry job next has work for them (docs/table-design.md): keys
              # only, so a balance write touches the index only when that day changes.
-             IndexSpec("GSI3", "GSI3PK", "GSI3SK", projection="KEYS_ONLY")),
+             IndexSpec("GSI3", "GSI3PK", "GSI3SK", projection="KEYS_ONLY"),
+             # Points balances by the day the tier review next has work for the member (keys only, sparse).
+             IndexSpec("GSI4", "GSI4PK", "GSI4SK", projection="KEYS_ONLY")),
     ttl_attribute="expires_at",
 )
 EVENT_BUS_NAME = f"{PROJECT}-bus"
@@ -214,6 +216,29 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("PUT", "/v1/rewards/{reward_id}"),
         ),
         table_access="write",
+    ),
+    FunctionSpec(
+        name="tiers",
+        handler="tiers.handler",
+        description="The tier ladder, members' benefits and progress, tier history and changes by hand",
+        routes=(
+            Route("GET", "/v1/tiers/ladder"),
+            Route("PUT", "/v1/tiers/ladder"),
+            Route("GET", "/v1/members/{member_id}/benefits"),
+            Route("POST", "/v1/members/{member_id}/benefits/monthly-voucher"),
+            Route("GET", "/v1/members/{member_id}/tier-history"),
+            Route("PUT", "/v1/members/{member_id}/tier"),
+        ),
+        table_access="write",
+        publishes_events=True,
+    ),
+    FunctionSpec(
+        name="tier_review",
+        handler="tier_review.handler",
+        description="Daily: reviews the members whose tier review, warning or lock end is due",
+        table_access="write",
+        publishes_events=True,
+        timeout_seconds=900,
     ),
     FunctionSpec(
         name="redemption",
@@ -427,6 +452,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         daily_at="03:30",  # a quiet hour in the chains' stores
         timezone="Asia/Shanghai",
         description="Erase members whose consent withdrawal has waited out its grace period, daily",
+    ),
+    ScheduleSpec(
+        logical_id="TierReviewSchedule",
+        function="tier_review",
+        daily_at="00:30",  # after midnight in the program's zone, after the expiry job's hand-out
+        timezone="Asia/Shanghai",
+        description="Review members' tiers that are due: downgrades, warnings, locks that end",
     ),
     ScheduleSpec(
         logical_id="FeedbackOverdueSchedule",

@@ -78,7 +78,7 @@ def a_year_of_history(services, clock, member_id: str) -> str:
     return redeemed.result.vouchers[0].code
 
 
-def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx, clock, publisher):
+def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx, clock, publisher, log_output):
     status, member = enroll(ctx)
     assert status == 201
     member_id = member["member_id"]
@@ -129,6 +129,10 @@ def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx,
     assert status == 200 and again == record
     status, new = enroll(ctx)
     assert status == 201 and new["member_id"] != member_id
+    logs = log_output()
+    assert member_id in logs  # the functions did log, by member id only
+    for personal in (E164, EMAIL, NAME, ADDRESS_LINE):
+        assert personal not in logs
 
 
 def test_only_a_client_with_the_erase_scope_erases(services, ctx):

@@ -166,7 +166,7 @@ def test_table_and_each_index_have_read_and_write_throttle_alarms(resources):
     [table_id] = _of_type(resources, "AWS::DynamoDB::Table")
     table = [{"Name": "TableName", "Value": {"Ref": table_id}}]
     targets = [table] + [[{"Name": "GlobalSecondaryIndexName", "Value": index.name}] + table for index in TABLE.indexes]
-    assert len(targets) == 4  # the table, GSI1, GSI2 and GSI3
+    assert len(targets) == 5  # the table, GSI1, GSI2, GSI3 and GSI4
     for dimensions in targets:
         for metric_name in ("ReadThrottleEvents", "WriteThrottleEvents"):
             alarm = _alarm(resources, metric_name, dimensions)
@@ -190,7 +190,7 @@ def test_these_are_all_the_alarms(resources):
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
     expected = dead_letter_queues + 2 + 2 * len(FUNCTIONS) + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
-    assert len(alarms) == expected == 55
+    assert len(alarms) == expected == 61
 
 
 def _dashboard(resources) -> tuple[str, dict]:

@@ -10,7 +10,9 @@ from infra.constructs.stable_ids import StackWithStableIds, make_unique_id
 
 # Logical ids before the split (stack id LoyaltyPlatform, as in infra/app.py). The event source
 # mappings and the authorizer's permission are bound to the functions' aliases now (SnapStart), and keep
-# these ids: CloudFormation updates a mapping in place and it keeps its position in the stream.
+# these ids: CloudFormation updates a mapping in place and it keeps its position in the stream. The API's
+# per-method invoke permissions are gone (one per function now, decision log 23): a permission has no
+# name or state, so replacing them is free.
 DEPLOYED = {
     "DataKey17AFBB84": "AWS::KMS::Key",
     "LoyaltyTable447B025A": "AWS::DynamoDB::Table",
@@ -33,7 +35,6 @@ DEPLOYED = {
     "ApiRequestValidator87B335BA": "AWS::ApiGateway::RequestValidator",
     "ApiFirewall": "AWS::WAFv2::WebACL",
     "ApiFirewallAssociation": "AWS::WAFv2::WebACLAssociation",
-    "Apiv1membersPOSTApiPermissionLoyaltyPlatformApiD34DD727POSTv1members675CC743": "AWS::Lambda::Permission",
     "AuthorizerFunctionLoyaltyPlatformApiKeyAuthorizerD4E44CBAPermissions28D241DA": "AWS::Lambda::Permission",
     "MembersFunction962FDBB1": "AWS::Lambda::Function",
     "MembersFunctionLogs0DD67691": "AWS::Logs::LogGroup",

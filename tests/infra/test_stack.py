@@ -65,7 +65,8 @@ def test_table_is_protected_encrypted_and_matches_the_spec(synthesized):
                for i in table["Properties"]["GlobalSecondaryIndexes"]}
     assert indexes == {i.name: [i.partition_key, i.sort_key] for i in TABLE.indexes}
     projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
-    assert projections == {"GSI1": "ALL", "GSI2": "ALL", "GSI3": "KEYS_ONLY"}  # the expiry index: keys only
+    # the expiry and tier review indexes: keys only
+    assert projections == {"GSI1": "ALL", "GSI2": "ALL", "GSI3": "KEYS_ONLY", "GSI4": "KEYS_ONLY"}
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 import loyalty
 from loyalty.catalogue import EVENTS
@@ -56,6 +57,9 @@ def test_an_event_validates_against_its_published_schema(event):
 
 def _example(annotation):
     text = str(annotation)
+    item = (getattr(annotation, "__args__", None) or (None,))[0]
+    if "list" in text and isinstance(item, type) and issubclass(item, BaseModel):  # a list of records
+        return [{name: _example(field.annotation) for name, field in item.model_fields.items()}]
     if "list" in text:
         return ["x"]
     if "dict" in text:

@@ -48,6 +48,7 @@ def warm_requests(services):
     """What the points adapter sends DynamoDB once a container is warm (rules and stores cached):
     a list of (operation name, parameters) that fills as calls are made."""
     services.program_rules.current()
+    services.tier_ladder.current()
     services.cached_stores.get_store("SH-JINGAN")
     sent: list[tuple[str, dict]] = []
     services.table.meta.client.meta.events.register(

@@ -190,6 +190,7 @@ def test_a_webshop_purchase_earns_on_the_same_balance(services, member, ctx, clo
 
 def test_a_purchase_is_one_read_and_one_transaction(services, member, clock):
     services.program_rules.current()  # rules are cached per container
+    services.tier_ladder.current()  # and so is the tier ladder
     services.cached_stores.get_store("SH-JINGAN")  # and so are stores
     calls = []
     client = services.table.meta.client

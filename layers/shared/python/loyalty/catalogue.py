@@ -16,11 +16,13 @@ from loyalty.points.events import (
 from loyalty.rewards.events import (
     RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherRevoked, VoucherUsed,
 )
+from loyalty.tiers.events import TierChanged, TierDowngradeWarning
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged, MemberErasureScheduled, MemberErasureCancelled, MemberErased,
     PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased, VoucherRevoked,
+    TierChanged, TierDowngradeWarning,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue, FeedbackStatusChanged, FeedbackRated,
 )

@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
     from loyalty.settlement.dynamo import DynamoSettlementCounters
     from loyalty.settlement.service import SettlementCounting, SettlementReports
+    from loyalty.points.standing import PointsStandingLedger
+    from loyalty.tiers.dynamo import DynamoLadderRepository, DynamoReviewIndex, DynamoTierRecords
+    from loyalty.tiers.service import TierAdmin, TierQueries, TierReviews, TierTracking
 
 
 class Services:
@@ -211,14 +214,17 @@ class Services:
     @cached_property
     def points_repository(self) -> DynamoPointsRepository:
         from loyalty.points.dynamo import DynamoPointsRepository
+        from loyalty.tiers.dynamo import review_index_keys
 
-        return DynamoPointsRepository(self.table, stores=self.cached_stores)
+        return DynamoPointsRepository(self.table, stores=self.cached_stores,
+                                      balance_keys=lambda b: review_index_keys(b.member_id, b.tier_standing))
 
     @cached_property
     def points_service(self) -> PointsService:
         from loyalty.points.service import PointsService
 
-        return PointsService(repo=self.points_repository, rules=self.program_rules, clock=self.clock)
+        return PointsService(repo=self.points_repository, rules=self.program_rules, clock=self.clock,
+                             tiers=self.tier_tracking)
 
     @cached_property
     def points_activation(self) -> PointsActivation:
@@ -291,6 +297,56 @@ class Services:
         from loyalty.rewards.service import VoucherWallet
 
         return VoucherWallet(DynamoVoucherRepository(self.table), self.cached_stores, self.clock)
+
+    # -- tiers: the standing lives on the points balance (kernel.standing) --------------------------
+    @cached_property
+    def tier_ladder(self) -> DynamoLadderRepository:
+        # per container: the short-lived ladder cache lives as long as this object
+        from loyalty.tiers.dynamo import DynamoLadderRepository
+
+        return DynamoLadderRepository(self.table)
+
+    @cached_property
+    def tier_records(self) -> DynamoTierRecords:
+        from loyalty.tiers.dynamo import DynamoTierRecords
+
+        return DynamoTierRecords(self.table)
+
+    @cached_property
+    def tier_tracking(self) -> TierTracking:
+        from loyalty.tiers.service import TierTracking
+
+        return TierTracking(self.tier_ladder, self.tier_records)
+
+    @cached_property
+    def tier_standings(self) -> PointsStandingLedger:
+        from loyalty.points.standing import PointsStandingLedger
+
+        return PointsStandingLedger(self.points_repository, self.clock)
+
+    def _program_zone(self):
+        return self.program_rules.current().zone()
+
+    @cached_property
+    def tier_reviews(self) -> TierReviews:
+        from loyalty.tiers.dynamo import DynamoReviewIndex
+        from loyalty.tiers.service import TierReviews
+
+        return TierReviews(self.tier_ladder, self.tier_standings, DynamoReviewIndex(self.table), self.tier_records,
+                           self.clock, self._program_zone)
+
+    @cached_property
+    def tier_admin(self) -> TierAdmin:
+        from loyalty.tiers.service import TierAdmin
+
+        return TierAdmin(self.tier_ladder, self.tier_standings, self.tier_records, self.clock, self._program_zone)
+
+    @cached_property
+    def tier_queries(self) -> TierQueries:
+        from loyalty.tiers.service import TierQueries
+
+        return TierQueries(self.tier_ladder, self.tier_standings, self.tier_records, self.clock, self._program_zone,
+                           vouchers=self.voucher_wallet)
 
     # -- feedback ---------------------------------------------------------------------------------
     @cached_property

@@ -9,6 +9,7 @@ from loyalty.kernel import errors as e
 from loyalty.members import errors as members
 from loyalty.points import errors as points
 from loyalty.rewards import errors as rewards
+from loyalty.tiers import errors as tiers
 
 
 class Unauthorized(e.DomainError):
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     ValidationFailed: 400,
     points.UnsupportedCurrency: 400,
     points.UnknownActivityType: 400,
+    tiers.UnknownTier: 400,
     Unauthorized: 401,
     e.Forbidden: 403,
     e.StoreNotAllowed: 403,
@@ -57,6 +59,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     members.EmailAlreadyEnrolled: 409,
     points.InsufficientPoints: 409,
     points.RulesVersionConflict: 409,
+    tiers.LadderVersionConflict: 409,
     points.PaymentAlreadyCaptured: 409,
     points.PaymentAlreadyVoided: 409,
     feedback.InvalidTransition: 409,
@@ -78,6 +81,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.PointsPaymentOverLimit: 422,
     points.PointsNotWholeCents: 422,
     points.PointsPaymentNotCaptured: 422,
+    tiers.NoMonthlyVoucher: 422,
     rewards.RewardNotAvailable: 422,
     rewards.RedemptionLimitReached: 422,
     rewards.VoucherExpired: 422,

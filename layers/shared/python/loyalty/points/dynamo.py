@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import zlib
 from datetime import date, datetime, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from boto3.dynamodb.conditions import Attr, Key
 
@@ -167,8 +167,11 @@ def _key_tuple(key: dict[str, str]) -> tuple[str, str]:
 class DynamoPointsRepository:
     BATCH_GET_ATTEMPTS = 6
 
-    def __init__(self, table, stores: StoreDirectory | None = None):
+    def __init__(self, table, stores: StoreDirectory | None = None,
+                 balance_keys: Callable[[PointsBalance], dict[str, str]] | None = None):
         self._table = table
+        # Index keys another capability derives from what it keeps on the balance (the tiers' review index).
+        self._balance_keys = balance_keys or (lambda _balance: {})
         self._client = table.meta.client
         self._name = table.name
         # Stores change rarely: read through a short per-container cache, not in every operation's read.
@@ -420,7 +423,8 @@ class DynamoPointsRepository:
         put: dict[str, Any] = {
             "TableName": self._name,
             "Item": {**balance_key(after.member_id), "entity": "points_balance",
-                     **drop_none(after.model_dump(mode="json")), **expiry_index_keys(after)},
+                     **drop_none(after.model_dump(mode="json")), **expiry_index_keys(after),
+                     **self._balance_keys(after)},
         }
         return {"Put": conditioned_on_version(put, before.version)}
 

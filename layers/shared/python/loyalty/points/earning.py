@@ -66,12 +66,13 @@ def _factor_text(value: Decimal) -> str:
 
 
 def calculate_purchase_points(rules: "ProgramRules", lines: list[PurchaseLine], *, tier: str, store_id: str,
-                              city: str, local_date: date) -> Earning:
+                              city: str, local_date: date, tier_factor: Decimal | None = None) -> Earning:
     """Points for a purchase, with the breakdown the member sees and each line's share.
 
     Order: base (eligible spend × base rate), category multipliers, tier multiplier, the best promotion
     multiplier; each step shows the whole points it adds. Rounding down happens on the purchase total,
-    once. Then SKU bonuses and promotion bonus points; then the per-purchase cap."""
+    once. Then SKU bonuses and promotion bonus points; then the per-purchase cap. `tier_factor` is the
+    multiplier of the tier held (the ladder's); without it the rules' `tier_multipliers` apply."""
     excluded = set(rules.excluded_categories)
     eligible = [line.category not in excluded for line in lines]
     eligible_spend = sum((line.amount for line, ok in zip(lines, eligible) if ok), Decimal(0))
@@ -92,7 +93,7 @@ def calculate_purchase_points(rules: "ProgramRules", lines: list[PurchaseLine], 
         factor = rules.category_multipliers[category]
         if factor != 1 and any(ok and line.category == category for line, ok in zip(lines, eligible)):
             multiply(lambda i, c=category: lines[i].category == c, factor, {"kind": "category", "category": category})
-    tier_factor = rules.tier_multiplier(tier)
+    tier_factor = rules.tier_multiplier(tier) if tier_factor is None else tier_factor
     if tier_factor != 1 and eligible_spend > 0:
         multiply(lambda i: True, tier_factor, {"kind": "tier", "tier": tier})
 

@@ -40,6 +40,9 @@ class PointsBalance(BaseModel):
     expiry_noticed: list[str] = Field(
         default_factory=list, description="Expiry months (YYYY-MM) whose PointsExpiringSoon notice went out; "
                                           "kept until the month ends")
+    tier_standing: dict | None = Field(
+        default=None, description="The member's tier standing, kept by the tiers capability (kernel.standing): "
+                                  "written with the balance, never read here")
     expiry_check_on: date | None = Field(
         default=None, description="The day the expiry job next has work for this member: the day after its "
                                   "soonest month ends, or the day a month's notice is due if that is earlier; "

@@ -68,6 +68,15 @@ class PointsBreakdown(Result):
     local_date: str
 
 
+class TierChange(Result):
+    """The member's tier moved with this operation."""
+
+    from_tier: str
+    to_tier: str
+    direction: Literal["up", "down"]
+    reason: str
+
+
 class PurchaseResult(Result):
     member_id: str
     order_id: str
@@ -83,6 +92,7 @@ class PurchaseResult(Result):
     rules_version: int
     balance: BalanceSummary
     entry_ids: list[str]
+    tier_change: TierChange | None = Field(default=None, description="Present when this purchase moved the tier")
 
 
 class ReturnResult(Result):
@@ -101,6 +111,7 @@ class ReturnResult(Result):
     lines: list[LinePoints]
     balance: BalanceSummary
     entry_ids: list[str]
+    tier_change: TierChange | None = Field(default=None, description="Present when this return took back an upgrade")
 
 
 class ActivityResult(Result):
@@ -114,6 +125,7 @@ class ActivityResult(Result):
     debt_repaid: int
     balance: BalanceSummary
     entry_ids: list[str]
+    tier_change: TierChange | None = Field(default=None, description="Present when this activity moved the tier")
 
 
 class BonusResult(Result):

@@ -9,12 +9,14 @@ for good)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from loyalty.kernel.errors import ConcurrentUpdate, MemberNotFound, StoreNotFound
 from loyalty.kernel.idempotency import canonical, payload_hash
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.ports import Clock
+from loyalty.kernel.standing import QualifyingFact, StandingUpdate, TierTracker
 from loyalty.points.earning import (
     PurchasedLine, calculate_purchase_points, check_occurred_at, plan_return, points_to_refund, purchase_lot_id,
     store_local_date,
@@ -35,7 +37,7 @@ from loyalty.points.program import MAX_LATE_POSTING_DAYS, ProgramRules, ProgramR
 from loyalty.points.requests import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.points.results import (
     ActivationRun, ActivityResult, AdjustmentResult, BalanceSummary, BonusResult, LedgerPage, LinePoints,
-    PointsBreakdown, PointsView, PurchaseResult, ReturnResult,
+    PointsBreakdown, PointsView, PurchaseResult, ReturnResult, TierChange,
 )
 
 ACTIVATION_LOOKBACK_DAYS = 7  # how far back the first activation run looks for due lots
@@ -68,10 +70,26 @@ def _require_member(snap: Snapshot, member_id: str) -> None:
         raise MemberNotFound(f"member {member_id} does not exist")
 
 
+def _tier_change(update: StandingUpdate | None) -> TierChange | None:
+    return TierChange.model_validate(update.change) if update is not None and update.change else None
+
+
 class PointsService:
-    def __init__(self, repo: PointsRepository, rules: ProgramRulesRepository, clock: Clock):
+    def __init__(self, repo: PointsRepository, rules: ProgramRulesRepository, clock: Clock,
+                 tiers: TierTracker | None = None):
         self._rules = rules
         self._ledger = LedgerOperation(repo, clock)
+        self._tiers = tiers  # keeps the member's tier standing on the balance, in the same transaction
+
+    def _track(self, snap: Snapshot, ledger: BalanceDraft, member_id: str, fact: QualifyingFact,
+               now: datetime) -> StandingUpdate | None:
+        """The tiers' figures and any upgrade, written on the balance this operation writes anyway."""
+        if self._tiers is None:
+            return None
+        update = self._tiers.record(member_id, snap.balance.tier_standing,
+                                    snap.member.tier if snap.member else None, fact, now)
+        ledger.balance.tier_standing = update.standing
+        return update
 
     # -- purchases ------------------------------------------------------------------------------
     def earn_purchase(self, member_id: str, request: PurchaseRequest, client: ClientIdentity) -> Outcome[PurchaseResult]:
@@ -91,8 +109,10 @@ class PointsService:
             check_occurred_at(request.occurred_at, now, rules)
             paid = _captured_payment(snap, member_id, request) if request.points_payment_id else None
             local_date = store_local_date(request.occurred_at, store.timezone)
-            earning = calculate_purchase_points(rules, request.lines, tier=snap.member.tier, store_id=store.store_id,
-                                                city=store.city, local_date=local_date)
+            held = self._tiers.held(snap.balance.tier_standing, snap.member.tier, now) if self._tiers else None
+            earning = calculate_purchase_points(rules, request.lines, tier=held.tier if held else snap.member.tier,
+                                                store_id=store.store_id, city=store.city, local_date=local_date,
+                                                tier_factor=held.multiplier if held else None)
             activates_at = request.occurred_at + timedelta(days=rules.activation_delay_days)
             pending = activates_at > now
             reference = Reference(kind="purchase", id=request.order_id)
@@ -102,6 +122,11 @@ class PointsService:
                                    occurred_at=request.occurred_at, store_id=request.store_id, pending=pending)
             first_purchase = snap.balance.purchase_count == 0
             ledger.balance.purchase_count += 1
+            zone = rules.zone()
+            tier = self._track(snap, ledger, member_id, QualifyingFact(
+                kind="purchase", reference_id=f"{request.store_id}#{request.order_id}",
+                day=request.occurred_at.astimezone(zone).date(), today=now.astimezone(zone).date(),
+                spend=Decimal(earning.breakdown["eligible_spend"]), visit=True), now)
             balance = ledger.finish()
             lot = None
             if credit.to_pending > 0:
@@ -126,11 +151,13 @@ class PointsService:
                 lines=[LinePoints(sku=line.sku, quantity=line.quantity, points=line.points) for line in lines],
                 debt_repaid=credit.debt_repaid, first_purchase=first_purchase, rules_version=rules.version,
                 balance=_summary(balance), entry_ids=[e.entry_id for e in ledger.entries],
+                tier_change=_tier_change(tier),
             )
             event = PointsEarned.of(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
                                     pending=pending, debt_repaid=credit.debt_repaid)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    new_purchase=purchase, new_lot=lot, events=[event]), result)
+                                    new_purchase=purchase, new_lot=lot, events=[event, *(tier.events if tier else [])],
+                                    joined=list(tier.writes) if tier else []), result)
 
         outcome = self._ledger.run(member_id, PurchaseResult, draft, guard=guard,
                                    reads=Reads(member=True, store_ids=(request.store_id,),
@@ -177,6 +204,15 @@ class PointsService:
                                  reference=Reference(kind="return", id=request.return_id),
                                  reason=f"points that paid for returned goods of order {request.order_id}")
                 taken_left = rest.body()
+            zone = rules.zone()
+            excluded = set(rules.excluded_categories)
+            spend = sum((line.amount * (plan.returned[i] - line.returned) / line.quantity
+                         for i, line in enumerate(purchase.lines)
+                         if i in plan.returned and line.category not in excluded), Decimal(0))
+            tier = self._track(snap, ledger, member_id, QualifyingFact(
+                kind="return", reference_id=f"{purchase.store_id}#{purchase.order_id}",
+                day=purchase.occurred_at.astimezone(zone).date(), today=now.astimezone(zone).date(),
+                spend=-spend.quantize(Decimal("0.01"))), now)
             balance = ledger.finish()
             lines = [line.model_copy(update={"returned": plan.returned.get(i, line.returned)})
                      for i, line in enumerate(purchase.lines)]
@@ -191,6 +227,7 @@ class PointsService:
                 from_available=clawed.from_available, debt_added=clawed.debt_added, points_refunded=refund,
                 lines=[LinePoints.model_validate(line) for line in plan.lines],
                 balance=_summary(balance), entry_ids=[e.entry_id for e in ledger.entries],
+                tier_change=_tier_change(tier),
             )
             event = PointsReturned(occurred_at=now, member_id=member_id, return_id=request.return_id,
                                    order_id=request.order_id, store_id=request.store_id,
@@ -200,7 +237,7 @@ class PointsService:
                 balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
                 purchase_returned=(purchase, returned),
                 lot_change=(snap.lot, lot_points - clawed.from_pending) if clawed.from_pending else None,
-                events=[event],
+                events=[event, *(tier.events if tier else [])], joined=list(tier.writes) if tier else [],
             ), result)
 
         return self._ledger.run(member_id, ReturnResult, draft, guard=guard, reads=Reads(
@@ -248,17 +285,22 @@ class PointsService:
                                    reference=Reference(kind="activity", id=activity_id),
                                    reason=f"{activity_type} on {local_date.isoformat()}", occurred_at=occurred_at,
                                    store_id=store_id)
+            program_zone = rules.zone()
+            tier = self._track(snap, ledger, member_id, QualifyingFact(
+                kind="activity", reference_id=activity_id, day=occurred_at.astimezone(program_zone).date(),
+                today=now.astimezone(program_zone).date(), activity_type=activity_type), now)
             balance = ledger.finish()
             result = ActivityResult(
                 member_id=member_id, activity_id=activity_id, type=activity_type, store_id=store_id,
                 occurred_at=occurred_at, local_date=local_date.isoformat(), points=credit.points,
                 debt_repaid=credit.debt_repaid, balance=_summary(balance),
-                entry_ids=[e.entry_id for e in ledger.entries],
+                entry_ids=[e.entry_id for e in ledger.entries], tier_change=_tier_change(tier),
             )
             event = PointsEarned.of(now, member_id, "activity", activity_id, store_id, credit.points,
                                     pending=False, debt_repaid=credit.debt_repaid, activity_type=activity_type)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    counter=counter, events=[event]), result)
+                                    counter=counter, events=[event, *(tier.events if tier else [])],
+                                    joined=list(tier.writes) if tier else []), result)
 
         return self._ledger.run(member_id, ActivityResult, draft, guard=guard,
                                 reads=Reads(member=True, store_ids=(store_id,) if store_id else ()))
