@@ -3,7 +3,7 @@ module may name every capability; docs/events/ is generated from it (`make event
 from __future__ import annotations
 
 from loyalty.feedback.events import (
-    FeedbackEscalated, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
+    FeedbackEscalated, FeedbackInvited, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
 )
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import MemberEnrolled, MemberProfileChanged
@@ -19,4 +19,5 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue, FeedbackStatusChanged, FeedbackRated,
+    FeedbackInvited,
 )
