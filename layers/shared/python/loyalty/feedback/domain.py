@@ -202,6 +202,8 @@ class FeedbackRecord(BaseModel):
     sentiment: Sentiment
     urgency: Urgency
     urgency_reasons: list[str] = Field(default_factory=list)
+    matched_keywords: list[str] = Field(default_factory=list, description="The keywords the classifier found "
+                                                                           "(synonyms as their keyword): why it went where it did")
     department: str
     due_at: datetime
     # handling

@@ -32,6 +32,8 @@ from loyalty.feedback.results import (
 )
 from loyalty.kernel.ports import Clock, EventPublisher, MemberDirectory, StoreDirectory
 
+MAX_MATCHED_KEYWORDS = 30  # kept on the item for staff; a long text does not make a long list
+
 # Stores' time zones come from the tz database; should a runtime lack it, the chain's default (UTC+8) stands in.
 _FALLBACK_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -127,6 +129,7 @@ class FeedbackProcessor:
             sentiment=assessment.sentiment,
             urgency=assessment.urgency,
             urgency_reasons=assessment.urgency_reasons,
+            matched_keywords=assessment.keywords[:MAX_MATCHED_KEYWORDS],
             department=assessment.department,
             due_at=assessment.due_at,
             request_hash=message.fingerprint(message.client_id),
