@@ -10,8 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.schemas import errors, json_content
-from loyalty.feedback.domain import RateRequest, ReopenRequest
-from loyalty.feedback.member_views import MemberFeedbackList, MemberFeedbackView
+from loyalty.feedback.domain import InvitationRequest, RateRequest, ReopenRequest
+from loyalty.feedback.member_views import InvitationAnswer, MemberFeedbackList, MemberFeedbackView
 from loyalty.kernel.identity import Scope
 from loyalty.platform.observability import make_tracer
 from loyalty.wiring import services
@@ -76,9 +76,26 @@ def reopen(member_id: MemberId, feedback_id: FeedbackIdPath, request: ReopenRequ
     return json_response(200, view)
 
 
+@router.post(
+    "/v1/members/<member_id>/feedback-invitations",
+    summary="After a purchase: should the app invite the member to give feedback?",
+    description="Sampled by the order (`invitation_sample_pct` of purchases, the same answer every time for an "
+                "order). An invited order gets an `invitation_id` and one FeedbackInvited.v1, whatever the resends.",
+    tags=["feedback"],
+    responses={200: json_content(InvitationAnswer, "Whether to invite"),
+               **errors(bad_request=("UNKNOWN_STORE",), not_found=("MEMBER_NOT_FOUND",))},
+)
+def invite(member_id: MemberId, request: InvitationRequest):
+    answer = services().member_feedback.invite(member_id, request, caller(router))
+    if answer.invited:
+        metrics.add_metric(name="FeedbackInvited", unit=MetricUnit.Count, value=1)
+    return json_response(200, answer)
+
+
 SCOPES = {  # the use case also checks the client is the member's app, the webshop or the back office
     "GET /v1/members/{member_id}/feedback": Scope.FEEDBACK_WRITE,
     "POST /v1/members/{member_id}/feedback/{feedback_id}/rating": Scope.FEEDBACK_WRITE,
     "POST /v1/members/{member_id}/feedback/{feedback_id}/reopen": Scope.FEEDBACK_WRITE,
+    "POST /v1/members/{member_id}/feedback-invitations": Scope.FEEDBACK_WRITE,
 }
 app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

@@ -130,6 +130,10 @@ def _changed(action: str, item: FeedbackView):
     return json_response(200, item)
 
 
+_REPORT_CONTENT = json_content(FeedbackReport, "The figures (with format=csv: the handling KPIs as CSV)")
+_REPORT_CONTENT["content"]["text/csv"] = {"schema": {"type": "string"}}
+
+
 @router.get(
     "/v1/reports/feedback",
     summary="Feedback figures for a period: categories, statuses, rating, NPS, resolved on time, per store; "
@@ -138,7 +142,7 @@ def _changed(action: str, item: FeedbackView):
                 "UTC+8 days); at most 92 days. `format=csv` answers the handling KPIs as CSV (text/csv), one "
                 "row for the chain and one per store, department and assignee.",
     tags=["reports"],
-    responses={200: json_content(FeedbackReport, "The figures"), **errors(bad_request=("UNKNOWN_STORE",), body=False)},
+    responses={200: _REPORT_CONTENT, **errors(bad_request=("UNKNOWN_STORE",), body=False)},
 )
 def feedback_report(
     from_date: Annotated[date, Query(alias="from")],

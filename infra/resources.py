@@ -332,6 +332,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/v1/members/{member_id}/feedback"),
             Route("POST", "/v1/members/{member_id}/feedback/{feedback_id}/rating"),
             Route("POST", "/v1/members/{member_id}/feedback/{feedback_id}/reopen"),
+            Route("POST", "/v1/members/{member_id}/feedback-invitations"),
         ),
         table_access="write",  # rating and reopening, their events through the outbox
     ),

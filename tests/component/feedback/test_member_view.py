@@ -212,3 +212,28 @@ def feedback_staff_csv(query):
 
     return feedback_staff.handler(api_event("GET", "/v1/reports/feedback", query={**query, "format": "csv"},
                                             client=BACKOFFICE), LambdaContext())
+
+
+INVITE = "/v1/members/{member_id}/feedback-invitations"
+
+
+def invite(order_id, client=POS_SH, store_id="SH-JINGAN"):
+    response = feedback_member.handler(api_event("POST", INVITE, path_params={"member_id": MEMBER}, client=client,
+                                                 body={"store_id": store_id, "order_id": order_id, "channel": "pos"}),
+                                       LambdaContext())
+    return response["statusCode"], response_json(response)
+
+
+def test_a_sample_of_purchases_invites_feedback_once_per_order(services, rewarder, member, publisher):
+    answers = {f"SH-0{i:04d}": invite(f"SH-0{i:04d}")[1] for i in range(200)}
+    invited = [order for order, answer in answers.items() if answer["invited"]]
+
+    assert 8 <= len(invited) <= 40  # 10% of 200, give or take the hash
+    assert all(a["sample_pct"] == 10 for a in answers.values())
+    again = invite(invited[0])
+    assert again == (200, answers[invited[0]])  # the same order: the same answer, no second event
+    events = [e.detail for e in publisher.events if e.detail_type == "FeedbackInvited.v1"]
+    assert sorted(e["order_id"] for e in events) == sorted(invited)
+    assert {e["member_id"] for e in events} == {MEMBER}
+    status, answer = invite(invited[0], store_id="HZ-XIHU")
+    assert (status, answer["error"]["code"]) == (403, "STORE_NOT_ALLOWED")

@@ -117,6 +117,18 @@ def test_urgent_feedback_is_escalated_and_events_carry_no_text(services, rewarde
     item = services.feedback_repository.get(body["feedback_id"])
     assert item.urgency.value == "urgent"
     assert (item.due_at - item.received_at).total_seconds() == 4 * 3600
+    assert {"过敏原", "过敏", "医院"} <= set(item.matched_keywords)  # why it went where it did, for staff
+
+
+def test_the_issues_food_poisoning_example_is_product_quality_urgent_and_at_quality_management(services, rewarder):
+    body = message(text="吃了店里的熟食后食物中毒,进了医院", rating=None, kind="complaint")
+
+    process(body)
+
+    item = services.feedback_repository.get(body["feedback_id"])
+    assert (item.primary_category.value, item.urgency.value, item.department) == (
+        "product_quality", "urgent", "quality_management")
+    assert "食物中毒" in item.matched_keywords and "熟食" in item.matched_keywords
 
 
 def test_a_reused_feedback_id_with_other_content_is_not_stored_over_the_first(services, rewarder):

@@ -54,7 +54,8 @@ def test_processor_duplicate_sample_stores_once(services, rewarder, publisher):
     assert publisher.types().count("FeedbackReceived.v1") == 1
 
 
-def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clock):
+def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clock, chosen_ids):
+    enroll_as(services, chosen_ids, "mbr_01JD5Z8Q7K3M2N4P6R8T0V2X4Y", "13800000001")  # the samples' member
     call(feedback_processor, "feedback_processor/batch.json")
     expected = [
         ("feedback_staff/list-urgent-new.json", 200),
@@ -68,6 +69,7 @@ def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clo
         ("feedback_member/rate.json", 200),
         ("feedback_member/reopen.json", 200),
         ("feedback_member/reopen-other-member.json", 404),
+        ("feedback_member/invite-after-purchase.json", 200),
         ("feedback_staff/list-store-overdue.json", 200),
         ("feedback_staff/config-get.json", 200),
         ("feedback_staff/config-put.json", 200),
@@ -87,6 +89,7 @@ def test_staff_samples_walk_an_item_through_its_workflow(services, rewarder, clo
     assert "SH-JINGAN-T01-20261118-0007" in [i["feedback_id"] for i in mine]
     assert all("resolution_note" not in i and "assignee" not in i for i in mine)
     assert answers["feedback_member/reopen.json"]["status"] == "reopened"
+    assert answers["feedback_member/invite-after-purchase.json"]["invited"] is True
 
 
 def test_overdue_sample(services, rewarder):

@@ -3,7 +3,7 @@ module may name every capability; docs/events/ is generated from it (`make event
 from __future__ import annotations
 
 from loyalty.feedback.events import (
-    FeedbackEscalated, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
+    FeedbackEscalated, FeedbackInvited, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
 )
 from loyalty.kernel.events import DomainEvent
 from loyalty.members.events import (
@@ -25,4 +25,5 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased, VoucherRevoked,
     TierChanged, TierDowngradeWarning,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue, FeedbackStatusChanged, FeedbackRated,
+    FeedbackInvited,
 )

@@ -81,6 +81,9 @@ class FeedbackConfig(StrictModel):
                                           description="How long after an outcome the member may reopen (0: never)")
     reopen_due_hours: StrictInt = Field(default=24, ge=1, le=336,
                                         description="Due time of a reopened item (an urgent one keeps its shorter one)")
+    invitation_sample_pct: StrictInt = Field(default=10, ge=0, le=100,
+                                             description="Share of purchases whose member is invited to give feedback")
+    invitation_valid_days: StrictInt = Field(default=7, ge=1, le=90, description="How long an invitation stays open")
 
     @model_validator(mode="before")
     @classmethod

@@ -202,6 +202,8 @@ class FeedbackRecord(BaseModel):
     sentiment: Sentiment
     urgency: Urgency
     urgency_reasons: list[str] = Field(default_factory=list)
+    matched_keywords: list[str] = Field(default_factory=list, description="The keywords the classifier found "
+                                                                           "(synonyms as their keyword): why it went where it did")
     department: str
     due_at: datetime
     # handling
@@ -377,6 +379,22 @@ class ResolveRequest(_StaffRequest):
 
 
 # -- the member's side ----------------------------------------------------------------------------
+class InvitationRequest(StrictModel):
+    """After a purchase: should the app invite the member to give feedback on it?"""
+
+    store_id: StoreId
+    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:#/]+$")
+    channel: FeedbackChannel = Field(description="Where the purchase was made (pos, webshop, app, delivery_platform)")
+
+
+def invitation_sampled(store_id: str, order_id: str, sample_pct: int) -> bool:
+    """The same order always gets the same answer: the sample is a hash of the order, not a dice roll."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{store_id}#{order_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < sample_pct
+
+
 class RateRequest(StrictModel):
     rating: int = Field(ge=1, le=5, strict=True, description="How satisfied the member is with the handling, 1-5")
 

@@ -161,6 +161,23 @@ class DynamoFeedbackRepository:
         ]
         Transaction(self._client, items, failures={0: changed_meanwhile}).commit()
 
+    # -- invitations --------------------------------------------------------------------------------
+    def invite(self, invitation_id: str, member_id: str, store_id: str, order_id: str, expires_at: datetime,
+               event: DomainEvent) -> bool:
+        def already(_old):
+            raise _ConditionNotMet()
+
+        item = {"PK": f"FEEDBACKINVITE#{store_id}#{order_id}", "SK": "INVITATION", "entity": "feedback_invitation",
+                "invitation_id": invitation_id, "member_id": member_id, "expires_at_iso": expires_at.isoformat(),
+                # TTL: gone a month after it lapsed; the same order is not invited again meanwhile.
+                "expires_at": int(expires_at.timestamp()) + 30 * 86400}
+        try:
+            Transaction(self._client, [self._put_new(item), *outbox_puts(self._name, [event])],
+                        failures={0: already}).commit()
+            return True
+        except _ConditionNotMet:
+            return False
+
     # -- handling KPIs ----------------------------------------------------------------------------
     def _stat_updates(self, stats: list[StatDelta]) -> list[dict[str, Any]]:
         updates = []

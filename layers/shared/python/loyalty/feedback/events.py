@@ -87,6 +87,18 @@ class FeedbackOverdue(FeedbackEvent):
     assignee_set: bool
 
 
+class FeedbackInvited(DomainEvent):
+    """A purchase was sampled for feedback: the app (or a message) invites the member to give it."""
+
+    source: ClassVar[str] = "loyalty.feedback"
+    invitation_id: str
+    member_id: str
+    store_id: str
+    order_id: str
+    channel: str
+    expires_at: IsoDateTime
+
+
 def _routing(item: FeedbackItem) -> dict:
     return {"feedback_id": item.feedback_id, "store_id": item.store_id, "member_id": item.member_id,
             "primary_category": item.primary_category.value, "department": item.department,

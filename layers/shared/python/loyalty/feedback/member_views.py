@@ -46,6 +46,13 @@ class MemberFeedbackView(Result):
         )
 
 
+class InvitationAnswer(Result):
+    invited: bool = Field(description="Whether the app should invite the member to give feedback on this purchase")
+    invitation_id: str | None = Field(default=None, description="Send as feedback_id with the member's feedback")
+    expires_at: IsoDateTime | None = None
+    sample_pct: int = Field(description="The configured share of purchases invited")
+
+
 class MemberFeedbackList(Result):
     items: list[MemberFeedbackView]
     next_cursor: str | None = Field(description="Pass back as cursor for the next page; null on the last")

@@ -90,6 +90,10 @@ class FeedbackRepository(Protocol):
     def stats_between(self, first: date, last: date) -> Iterator[dict]:
         """The handling counters of the days from `first` to `last` (each with `dimension` and `value`)."""
 
+    def invite(self, invitation_id: str, member_id: str, store_id: str, order_id: str, expires_at: datetime,
+               event: DomainEvent) -> bool:
+        """Record the invitation and its event once; False when this order was already invited."""
+
     def get_config(self) -> StoredFeedbackConfig | None: ...
 
     def put_config(self, config: FeedbackConfig, *, expected_version: int, at: datetime,

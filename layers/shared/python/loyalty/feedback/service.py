@@ -12,16 +12,17 @@ from loyalty.feedback.errors import FeedbackNotFound, ReopenWindowClosed
 from loyalty.kernel.errors import IdempotencyKeyReused, InvalidInput, MemberNotFound, MissingScope, StoreNotFound
 from loyalty.feedback.domain import (
     OPEN_STATUSES, AcknowledgeRequest, FeedbackRecord, AssignRequest, FeedbackAction, FeedbackItem, FeedbackKind,
-    FeedbackMessage, FeedbackQuery, FeedbackStatus, FeedbackSubmission, Outcome, RateRequest, ReopenRequest,
-    ResolveRequest,
+    FeedbackMessage, FeedbackQuery, FeedbackStatus, FeedbackSubmission, InvitationRequest, Outcome, RateRequest,
+    ReopenRequest, ResolveRequest, invitation_sampled,
 )
 from loyalty.feedback.classify import MemberContext, assess, due_hours
 from loyalty.feedback.events import (
-    overdue_event, rated_event, received_events, resolved_event, status_changed_event,
+    FeedbackInvited, overdue_event, rated_event, received_events, resolved_event, status_changed_event,
 )
 from loyalty.feedback.config import FeedbackConfig, FeedbackConfigUpdate, StoredFeedbackConfig, default_stored_config
 from loyalty.feedback.kpis import change_deltas, handling_kpis, received_deltas
-from loyalty.feedback.member_views import MemberFeedbackList, MemberFeedbackView
+from loyalty.feedback.member_views import InvitationAnswer, MemberFeedbackList, MemberFeedbackView
+from loyalty.kernel.idempotency import payload_hash
 from loyalty.feedback.ports import (
     FeedbackQueue, FeedbackRepository, FeedbackRewarder, MemberTiers, StoreCatalog, WordSegmenter,
 )
@@ -30,6 +31,8 @@ from loyalty.feedback.results import (
     FeedbackAccepted, FeedbackConfigView, FeedbackDetail, FeedbackList, FeedbackReport, FeedbackView, OverdueRun,
 )
 from loyalty.kernel.ports import Clock, EventPublisher, MemberDirectory, StoreDirectory
+
+MAX_MATCHED_KEYWORDS = 30  # kept on the item for staff; a long text does not make a long list
 
 # Stores' time zones come from the tz database; should a runtime lack it, the chain's default (UTC+8) stands in.
 _FALLBACK_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -126,6 +129,7 @@ class FeedbackProcessor:
             sentiment=assessment.sentiment,
             urgency=assessment.urgency,
             urgency_reasons=assessment.urgency_reasons,
+            matched_keywords=assessment.keywords[:MAX_MATCHED_KEYWORDS],
             department=assessment.department,
             due_at=assessment.due_at,
             request_hash=message.fingerprint(message.client_id),
@@ -364,6 +368,26 @@ class MemberFeedback:
         self._feedback.update(before, after, entry, change_events(before, after, now, client.client_id),
                               change_deltas(before, after, FeedbackAction.REOPENED, now))
         return MemberFeedbackView.of(after, config.reopen_window_days, now)
+
+    def invite(self, member_id: str, request: InvitationRequest, client: ClientIdentity) -> InvitationAnswer:
+        """A purchase asks whether to invite feedback; sampled by the order, announced once per order."""
+        client.require(Scope.FEEDBACK_WRITE)
+        client.require_store(request.store_id)
+        config = load_config(self._feedback).config
+        if not invitation_sampled(request.store_id, request.order_id, config.invitation_sample_pct):
+            return InvitationAnswer(invited=False, sample_pct=config.invitation_sample_pct)
+        if self._members is not None and not self._members.member_exists(member_id):
+            raise MemberNotFound(f"member {member_id} does not exist", field="member_id")
+        now = self._clock.now()
+        # Derived from the order, so a resend names the same invitation (and the feedback id it suggests).
+        invitation_id = "inv-" + payload_hash({"store_id": request.store_id, "order_id": request.order_id})[:24]
+        expires_at = now + timedelta(days=config.invitation_valid_days)
+        event = FeedbackInvited(occurred_at=now, invitation_id=invitation_id, member_id=member_id,
+                                store_id=request.store_id, order_id=request.order_id, channel=request.channel.value,
+                                expires_at=expires_at)
+        self._feedback.invite(invitation_id, member_id, request.store_id, request.order_id, expires_at, event)
+        return InvitationAnswer(invited=True, invitation_id=invitation_id, expires_at=expires_at,
+                                sample_pct=config.invitation_sample_pct)
 
     def _load(self, member_id: str, feedback_id: str) -> FeedbackItem:
         item = self._feedback.get(feedback_id)
