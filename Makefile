@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install run test test-fast synth layers openapi events invoke keys clean bench bench-expiry
+.PHONY: install run test test-fast synth layers openapi events invoke keys clean bench bench-expiry bench-tiers
 
 install: $(VENV)/.installed node_modules/.installed .build/java.ok layers
 
@@ -99,6 +99,9 @@ bench: install
 # The daily expiry job over 100,000 seeded balances, 1% of them due (bench/expiry.py; about 5 minutes).
 bench-expiry: install
 	$(PY) -m bench.expiry
+
+bench-tiers: install
+	$(PY) -m bench.tier_review
 
 clean:
 	rm -rf .build cdk.out .local-data

@@ -229,15 +229,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("GET", "/v1/members/{member_id}/tier-history"),
             Route("PUT", "/v1/members/{member_id}/tier"),
         ),
-        table_access="write",
-        publishes_events=True,
+        table_access="write",  # its events ride the outbox in its transactions: no PutEvents
     ),
     FunctionSpec(
         name="tier_review",
         handler="tier_review.handler",
         description="Daily: reviews the members whose tier review, warning or lock end is due",
         table_access="write",
-        publishes_events=True,
         timeout_seconds=900,
     ),
     FunctionSpec(

@@ -269,6 +269,22 @@ def test_the_expiry_job_runs_daily_and_fans_out_through_its_queue(synthesized):
     assert "events:PutEvents" not in _policy_actions(template, functions["points_expiry_worker"])  # the outbox
 
 
+def test_the_tier_review_runs_daily_and_may_query_the_due_index_and_write_the_table(synthesized):
+    _, template = synthesized
+    functions = _functions(template)
+    [rule] = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+              if r["Properties"].get("ScheduleExpression") == "cron(30 16 * * ? *)"]  # 00:30 in Shanghai
+    assert rule["Description"] == next(s.description for s in SCHEDULES if s.function == "tier_review")
+    review = functions["tier_review"]
+    assert review["Timeout"] == 900
+    actions = _policy_actions(template, review)
+    assert {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:UpdateItem",
+            "dynamodb:PutItem"} <= set(actions)
+    resources = [st["Resource"] for st in _policy_statements(template, review) if "dynamodb:Query" in st["Action"]]
+    assert any("/index/*" in str(resource) for resource in resources)  # GSI4
+    assert "events:PutEvents" not in actions  # its events ride the outbox
+
+
 def test_cdk_nag_reports_no_unsuppressed_errors(synthesized):
     stack, _ = synthesized
     errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))

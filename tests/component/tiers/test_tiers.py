@@ -154,3 +154,14 @@ def test_the_review_downgrades_due_members_one_level_and_a_second_run_changes_no
     again = services.tier_reviews.run()
     assert (again.members, again.changed, again.downgraded) == (0, 0, 0)
     assert profile_tier(services, untouched) == "base"
+
+
+def test_activities_and_referrals_count_towards_the_activity_score(services, clock, member):
+    services.points_service.earn_activity(member, activity_id="EV-1", activity_type="event_attendance",
+                                          occurred_at=ago(clock, minutes=1))
+    referral_code = services.table.get_item(
+        Key={"PK": f"MEMBER#{member}", "SK": "PROFILE"})["Item"]["referral_code"]
+    referred = enroll(services, referral_code=referral_code)
+    buy(services, clock, referred, "REF-1", "10.00")  # the first purchase pays the referrer's bonus
+    benefits = services.tier_queries.benefits(member, ClientIdentity.from_context(POS_SH))
+    assert benefits.figures.activity == 20 + 50  # event_attendance 20, referral 50

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.settlement.dynamo import DynamoSettlementCounters
     from loyalty.settlement.service import SettlementCounting, SettlementReports
     from loyalty.points.standing import PointsStandingLedger
-    from loyalty.tiers.dynamo import DynamoLadderRepository, DynamoReviewIndex, DynamoTierRecords
+    from loyalty.tiers.dynamo import DynamoLadderRepository, DynamoTierRecords
     from loyalty.tiers.service import TierAdmin, TierQueries, TierReviews, TierTracking
 
 

@@ -337,6 +337,13 @@ class PointsService:
             ledger = BalanceDraft(snap.balance, rules=rules, now=now)
             credit = ledger.credit(points, entry_type=entry_type, reference=reference, reason=reason,
                                    occurred_at=occurred_at, store_id=store_id)
+            tier = None
+            if entry_type == EntryType.REFERRAL:  # a referral counts towards the referrer's activity score
+                zone = rules.zone()
+                tier = self._track(snap, ledger, member_id, QualifyingFact(
+                    kind="activity", reference_id=f"referral:{claim_key[1]}",
+                    day=occurred_at.astimezone(zone).date(), today=now.astimezone(zone).date(),
+                    activity_type="referral"), now)
             balance = ledger.finish()
             result = BonusResult(member_id=member_id, type=entry_type.value, points=points,
                                  debt_repaid=credit.debt_repaid, balance=_summary(balance),
@@ -344,7 +351,8 @@ class PointsService:
             event = PointsEarned.of(now, member_id, entry_type.value, claim_key[1], store_id, points,
                                     pending=False, debt_repaid=credit.debt_repaid)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    events=[event]), result)
+                                    events=[event, *(tier.events if tier else [])],
+                                    joined=list(tier.writes) if tier else []), result)
 
         return self._ledger.run(member_id, BonusResult, draft, guard=guard, reads=Reads(member=True))
 

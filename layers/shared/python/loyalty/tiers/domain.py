@@ -237,7 +237,18 @@ def _keeps(ladder: Ladder, standing: Standing, day: date) -> bool:
 
 def review(ladder: Ladder, standing: Standing, day: date) -> ReviewOutcome:
     """What the review job does for one member on `day`: end a lock, warn ahead of a review, or review.
-    Running it twice on the same day changes nothing the second time (every step moves the check day on)."""
+    Nothing before the member's check day; every step moves the check day past `day`, so running it twice
+    on the same day changes nothing the second time."""
+    if standing.check_on is not None and day < standing.check_on:
+        return ReviewOutcome()
+    outcome = _review(ladder, standing, day)
+    if outcome.changed:
+        check = standing.next_check(ladder)
+        standing.check_on = max(check, day + timedelta(days=1)) if check is not None else None
+    return outcome
+
+
+def _review(ladder: Ladder, standing: Standing, day: date) -> ReviewOutcome:
     if standing.lock is not None:
         if day <= standing.lock.until:
             return ReviewOutcome()

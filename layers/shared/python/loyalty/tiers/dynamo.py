@@ -10,6 +10,7 @@ from typing import Any, Iterator
 from boto3.dynamodb.conditions import Key
 
 from loyalty.kernel.errors import InvalidInput
+from loyalty.kernel.ids import new_id
 from loyalty.kernel.spending import JoinedWrite
 from loyalty.platform.cursor import decode_cursor, encode_cursor
 from loyalty.platform.dynamo import PROFILE, Transaction, conditioned_on_version, drop_none, member_pk, plain
@@ -49,7 +50,8 @@ class DynamoTierRecords:
         self._name = table.name
 
     def history_write(self, member_id: str, entry: HistoryEntry) -> JoinedWrite:
-        item = {"PK": member_pk(member_id), "SK": f"{HISTORY}{_utc(entry.at)}#{entry.to_tier}",
+        # Two changes may share a moment (an upgrade and the return that takes it back): the id tells them apart.
+        item = {"PK": member_pk(member_id), "SK": f"{HISTORY}{_utc(entry.at)}#{new_id('tch')}",
                 "entity": "tier_history", "member_id": member_id, **drop_none(entry.model_dump(mode="json"))}
         return JoinedWrite({"Put": {"TableName": self._name, "Item": item,
                                     "ConditionExpression": "attribute_not_exists(PK)"}})

@@ -108,7 +108,7 @@ class LadderInput(StrictModel):
     tiers: list[TierDefinition] = Field(min_length=2, max_length=10, description="Lowest first")
     window_months: StrictInt = Field(default=12, ge=1, le=24, description="The rolling window, in calendar "
                                                                            "months including the current one")
-    activity_weights: dict[Code, StrictInt] = Field(default_factory=dict, max_length=50,
+    activity_weights: dict[Code, Annotated[StrictInt, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict, max_length=50,
                                                     description="Activity type -> score per activity")
     review: ReviewPolicy = ReviewPolicy.ANNIVERSARY
     max_drop_levels: StrictInt = Field(default=1, ge=1, le=10, description="Most levels one review may drop")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterator, Protocol
+from typing import Iterator, Protocol
 
 from pydantic import BaseModel, ConfigDict
 

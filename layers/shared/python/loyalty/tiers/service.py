@@ -115,9 +115,9 @@ class TierReviews:
                     break
             if not complete:
                 break
-        if complete and counts["failed"] == 0 and today - timedelta(days=1) >= start:
-            # Days before today are done; today stays in the next run's range (later runs, a late index).
-            self._index.set_reviewed_through(today - timedelta(days=1))
+        if complete and counts["failed"] == 0 and days:
+            # Today is done too: a write after this run's start puts the member on tomorrow or later.
+            self._index.set_reviewed_through(today)
         return ReviewRun(days=days, complete=complete, **counts)
 
     def review_member(self, member_id: str, today: date) -> list[str]:
