@@ -20,6 +20,8 @@ ADMIN = ClientIdentity.from_context(BACKOFFICE)
 POS = ClientIdentity.from_context(POS_SH)
 PHONE, E164, NAME, EMAIL = "139 0000 1234", "+8613900001234", "王小明", "wang.xiaoming@example.cn"
 ADDRESS_LINE = "静安区南京西路1266号"
+FEEDBACK_TEXT = "王小明投诉：上周在静安店买的熟食吃了以后拉肚子，请回电13900001234。"
+STAFF_REPLY = "王先生您好，质量部已联系门店下架该批次熟食，并将致电您。"
 
 
 def enroll(ctx, phone: str = PHONE, email: str = EMAIL) -> tuple[int, dict]:
@@ -83,19 +85,30 @@ def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx,
     assert status == 201
     member_id = member["member_id"]
     code = a_year_of_history(services, clock, member_id)
+    from tests.component.feedback.conftest import message, process
+
+    response, _ = process(message(member_id=member_id, text=FEEDBACK_TEXT, received_at=clock.now().isoformat()))
+    assert response == {"batchItemFailures": []}
+    [feedback] = services.feedback_repository.member_feedback(member_id, 10, None).items
+    from tests.component.feedback.conftest import staff
+
+    resolved = staff("POST", "/v1/feedback/{feedback_id}/resolve", path_params={"feedback_id": feedback.feedback_id},
+                     body={"reply": STAFF_REPLY, "note": "客户王小明情绪激动"})
+    assert resolved[0] == 200, resolved
     before = services.points_repository.get_balance(member_id)
     assert before.reserved == 300
     ledger_before, _ = services.points_repository.ledger_page(member_id, 100, None)
     whole = whole_table(services)
-    assert E164 in whole and EMAIL in whole and NAME in whole  # the check below can find them
+    assert E164 in whole and EMAIL in whole and NAME in whole and FEEDBACK_TEXT in whole  # the check can find them
 
     status, record = erase(ctx, member_id)
     assert status == 201, record
     assert (record["status"], record["reason"], record["requested_by"]) == ("done", "member_request", "backoffice")
-    assert record["ended"] == {"vouchers": 1, "points_payments": 1}
+    assert record["ended"] == {"vouchers": 1, "points_payments": 1, "feedback_text": 1}, resolved
 
     whole = whole_table(services)
-    for personal in (E164, EMAIL, NAME, ADDRESS_LINE, "1990-05-17", "护肤", member["card_number"]):
+    for personal in (E164, EMAIL, NAME, ADDRESS_LINE, "1990-05-17", "护肤", member["card_number"], "13900001234",
+                     FEEDBACK_TEXT, STAFF_REPLY, "情绪激动"):
         assert personal not in whole, personal
     events = json.dumps([e.envelope() for e in publisher.events], default=str, ensure_ascii=False)
     for personal in (E164, EMAIL, NAME, ADDRESS_LINE):

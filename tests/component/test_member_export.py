@@ -62,6 +62,10 @@ def document(url: str) -> dict:
 def test_an_export_holds_every_capabilitys_part_and_is_linked_once_done(services, ctx, clock, exports):
     member_id = enroll(ctx)[1]["member_id"]
     code = a_year_of_history(services, clock, member_id)
+    from tests.component.feedback.conftest import message, process
+
+    process(message(member_id=member_id, text="会员日的活动很不错，店员很热情", kind="praise", rating=5,
+                    received_at=clock.now().isoformat()))
     status, queued = start(ctx, member_id)
     assert (status, queued["status"]) == (202, "queued") and "download_url" not in queued
     status, again = start(ctx, member_id)  # still queued: the same one
@@ -80,6 +84,8 @@ def test_an_export_holds_every_capabilitys_part_and_is_linked_once_done(services
     assert ledger_total == balance["available"] + balance["reserved"]
     assert [v["code"] for v in data["vouchers"]] == [code]
     assert len(data["redemptions"]) == 1 and len(data["points_payments"]) == 1
+    [feedback] = data["feedback"]
+    assert feedback["text"] == "会员日的活动很不错，店员很热情" and feedback["history"][0]["action"] == "received"
     assert done["sections"] == {name: len(data[name]) for name in done["sections"]}
     for internal in ("request_hash", "evt_detail", "GSI1PK", '"PK"'):
         assert internal not in json.dumps(data)

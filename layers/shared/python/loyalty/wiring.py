@@ -150,7 +150,9 @@ class Services:
         from loyalty.members.dynamo import DynamoMemberRepository
         from loyalty.members.erasure import MemberErasure
 
-        holders = [self.voucher_wallet, self.points_payments]
+        from loyalty.feedback.dynamo import DynamoFeedbackMemberData
+
+        holders = [self.voucher_wallet, self.points_payments, DynamoFeedbackMemberData(self.table)]
         if self.export_settings is not None:
             holders.append(self.member_exports)
         return MemberErasure(DynamoMemberRepository(self.table), holders, self.clock)
@@ -188,6 +190,7 @@ class Services:
     @cached_property
     def member_exports(self) -> MemberExports:
         """Every capability's part of a member's data, through its MemberDataSource."""
+        from loyalty.feedback.dynamo import DynamoFeedbackMemberData
         from loyalty.members.dynamo import DynamoExportRepository, DynamoMemberRepository
         from loyalty.members.export import MemberExports
         from loyalty.points.dynamo import DynamoPointsMemberData
@@ -200,7 +203,8 @@ class Services:
                 services.export_queue.send(member_id, export_id)
 
         return MemberExports(DynamoMemberRepository(self.table), DynamoExportRepository(self.table),
-                             [DynamoPointsMemberData(self.table), DynamoRewardsMemberData(self.table)],
+                             [DynamoPointsMemberData(self.table), DynamoRewardsMemberData(self.table),
+                              DynamoFeedbackMemberData(self.table)],
                              self.export_store, _LazyQueue(), self.clock, self.ids)
 
     # -- points -----------------------------------------------------------------------------------

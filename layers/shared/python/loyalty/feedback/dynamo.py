@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from loyalty.platform.dynamo import Transaction, drop_none, plain, strip_keys
+from loyalty.platform.dynamo import INTERNAL_ATTRIBUTES, Transaction, drop_none, plain, strip_keys
 from loyalty.platform.outbox import outbox_puts
 from loyalty.kernel.events import DomainEvent
 from loyalty.kernel.errors import ConcurrentUpdate, InvalidInput
@@ -442,3 +442,76 @@ class DynamoFeedbackRepository:
     @staticmethod
     def _parse(raw: dict[str, Any]) -> FeedbackItem:
         return FeedbackItem.model_validate(plain(strip_keys(raw)))
+
+
+# What a member wrote, and what staff wrote to or about them: erasure removes it, the figures stay.
+FREE_TEXT_FIELDS = ("text", "reply", "outcome_reason", "resolution_note")
+HISTORY_TEXT_FIELDS = ("note", "reply", "reason")
+
+
+class DynamoFeedbackMemberData:
+    """The member's feedback for the members capability: a data export's `feedback` section
+    (kernel.ports.MemberDataSource), and erasure of its free text (kernel.ports.MemberDataHolder). Found
+    through the member's keys-only GSI3 partition, a page at a time."""
+
+    sections = ("feedback",)
+    holds = "feedback_text"
+
+    def __init__(self, table):
+        self._table = table
+        self._client = table.meta.client
+
+    def member_records(self, member_id: str, section: str) -> Iterator[dict[str, Any]]:
+        for key in self._member_keys(member_id):
+            raw = self._table.get_item(Key=key).get("Item")
+            if raw is None:
+                continue
+            history = self._table.query(KeyConditionExpression=Key("PK").eq(key["PK"])
+                                        & Key("SK").begins_with(HISTORY_PREFIX))["Items"]
+            yield {**self._plain(raw), "history": [self._plain(h) for h in history]}
+
+    def forget_member(self, member_id: str) -> int:
+        erased = 0
+        for key in self._member_keys(member_id):
+            history = self._table.query(KeyConditionExpression=Key("PK").eq(key["PK"])
+                                        & Key("SK").begins_with(HISTORY_PREFIX),
+                                        ProjectionExpression="PK, SK")["Items"]
+            for entry in history:
+                self._remove(entry, HISTORY_TEXT_FIELDS)
+            self._remove(key, FREE_TEXT_FIELDS, mark=True)
+            erased += 1
+        return erased
+
+    def _remove(self, key: dict[str, str], fields: tuple[str, ...], *, mark: bool = False) -> None:
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        update = "REMOVE " + ", ".join(names)
+        values = {}
+        if mark:
+            update = "SET text_erased = :yes " + update
+            values[":yes"] = True
+        request: dict[str, Any] = {"Key": {"PK": key["PK"], "SK": key["SK"]}, "UpdateExpression": update,
+                                   "ExpressionAttributeNames": names,
+                                   "ConditionExpression": "attribute_exists(PK)"}
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._table.update_item(**request)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # gone meanwhile: nothing left to erase
+
+    def _member_keys(self, member_id: str) -> Iterator[dict[str, str]]:
+        query: dict[str, Any] = {"IndexName": "GSI3",
+                                 "KeyConditionExpression": Key("GSI3PK").eq(member_partition(member_id)),
+                                 "Limit": 200}
+        while True:
+            page = self._table.query(**query)
+            for raw in page["Items"]:
+                yield {"PK": raw["PK"], "SK": raw["SK"]}
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _plain(raw: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in plain(strip_keys(raw)).items() if k not in INTERNAL_ATTRIBUTES}
+
