@@ -1,5 +1,6 @@
-"""`make reset`: delete the local run's data (the DynamoDB Local database and the stream positions),
-so the next `make run` starts empty and seeds the demo stores and keys again. Logs stay.
+"""`make reset`: delete the local run's data (the DynamoDB Local database, the stream positions and the
+members' data exports), so the next `make run` starts empty and seeds the demo stores and keys again.
+Logs stay.
 
 Refuses while a local platform is serving from the same data folder: stop it first."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 from local.endpoints import data_dir, endpoints_file, running_platform
 
 # Only what the local run itself writes there; never the whole folder (LOYALTY_LOCAL_DATA may name any folder).
-DATA_ENTRIES = ("dynamodb", "streams")
+DATA_ENTRIES = ("dynamodb", "streams", "exports")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,8 +148,9 @@ def test_a_shard_read_to_its_end_is_not_read_again_and_another_stream_starts_ove
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     folder = tmp_path / "local-data"
-    for name in ("dynamodb", "streams", "logs"):
+    for name in ("dynamodb", "streams", "logs", "exports/exports/mbr_x"):
         (folder / name).mkdir(parents=True)
+    (folder / "exports/exports/mbr_x/exp_y.json").write_text("{}")
     (folder / "dynamodb" / "shared-local-instance.db").write_bytes(b"tables")
     (folder / "streams" / "EventsRelayStream.json").write_text("{}")
     (folder / "logs" / "moto.log").write_text("log")
