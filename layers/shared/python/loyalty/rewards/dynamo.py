@@ -174,12 +174,13 @@ class DynamoRewardRepository:
         def read_again(_old):
             raise ReadAgain()
 
+        dumped = after.model_dump(mode="json")
         return JoinedWrite({"Update": {
             "TableName": self._name, "Key": redemption_key(before.member_id, before.redemption_id),
-            "UpdateExpression": "SET #s = :s, #c = :c, #v = :nv",
+            "UpdateExpression": "SET #s = :s, #c = :c, #a = :a, #v = :nv",
             "ConditionExpression": "#v = :v AND #s = :completed",
-            "ExpressionAttributeNames": {"#s": "status", "#c": "cancelled_at", "#v": "version"},
-            "ExpressionAttributeValues": {":s": after.status, ":c": after.model_dump(mode="json")["cancelled_at"],
+            "ExpressionAttributeNames": {"#s": "status", "#c": "cancelled_at", "#a": "cancel_answer", "#v": "version"},
+            "ExpressionAttributeValues": {":s": after.status, ":c": dumped["cancelled_at"], ":a": dumped["cancel_answer"],
                                           ":nv": after.version, ":v": before.version, ":completed": "completed"},
         }}, refused=read_again)
 

@@ -179,13 +179,22 @@ class Redemptions:
             if record is None:
                 raise RedemptionNotFound(f"member {member_id} has no redemption {redemption_id}")
             client.require_store(record.store_id)
-            if record.status == "cancelled":
-                return SpendingChange(_redemption_result(record, [], account, returned=record.points), writes=None)
+            if record.status == "cancelled":  # the cancel's own answer: the balance read beside the record
+                # may predate it (a batch read is not isolated from the transaction that cancelled it)
+                answer = _redemption_result(record, [], account, returned=record.points)
+                if record.cancel_answer is not None:
+                    answer = answer.model_copy(update={
+                        "balance": Balance.model_validate(record.cancel_answer["balance"]),
+                        "entry_ids": list(record.cancel_answer["entry_ids"])})
+                return SpendingChange(answer, writes=None)
             returned = account.give_back(SpentPoints(**record.spent), reference_kind="redemption",
                                          reference_id=redemption_id, store_id=record.store_id,
                                          reason=f"redemption {redemption_id} cancelled")
             cancelled = record.model_copy(update={"status": "cancelled", "cancelled_at": now,
                                                   "version": record.version + 1})
+            answer = _redemption_result(cancelled, [], account, returned=record.points)
+            cancelled = cancelled.model_copy(update={"cancel_answer": {
+                "balance": answer.balance.model_dump(mode="json"), "entry_ids": list(answer.entry_ids)}})
             writes = [self._rewards.cancel_redemption(record, cancelled)]
             writes += [self._rewards.void_voucher(code, member_id) for code in record.voucher_codes]
             if record.stock_tracked:
@@ -195,7 +204,7 @@ class Redemptions:
             event = RedemptionCancelled(occurred_at=now, member_id=member_id, redemption_id=redemption_id,
                                         reward_id=record.reward_id, points=record.points, store_id=record.store_id)
             del returned  # debt, if any, took its share: the ledger entries say so
-            return SpendingChange(_redemption_result(cancelled, [], account, returned=record.points), writes, [event])
+            return SpendingChange(answer, writes, [event])
 
         return self._ledger.run(member_id, RedemptionResult, draft, member=False,  # the record says it all
                                 reads={"redemption": self._rewards.read_redemption(member_id, redemption_id)})
