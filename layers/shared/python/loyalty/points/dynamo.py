@@ -383,10 +383,11 @@ class DynamoPointsRepository:
         return {"Update": {
             "TableName": self._name,
             "Key": payment_key(before.member_id, before.payment_id),
-            "UpdateExpression": "SET #s = :s, #c = :c, #v = :nv REMOVE GSI1PK, GSI1SK",
+            "UpdateExpression": "SET #s = :s, #c = :c, #a = :a, #v = :nv REMOVE GSI1PK, GSI1SK",
             "ConditionExpression": "#v = :v AND #s = :read",
-            "ExpressionAttributeNames": {"#s": "status", "#c": "closed_at", "#v": "version"},
+            "ExpressionAttributeNames": {"#s": "status", "#c": "closed_at", "#a": "close_balance", "#v": "version"},
             "ExpressionAttributeValues": {":s": after.status, ":c": after.model_dump(mode="json")["closed_at"],
+                                          ":a": after.model_dump(mode="json")["close_balance"],
                                           ":nv": after.version, ":v": before.version, ":read": before.status},
         }}
 

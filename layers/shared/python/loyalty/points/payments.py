@@ -157,7 +157,10 @@ class PointsPayments:
             if record.status != "reserved":
                 settled = "voided" if record.status in ("voided", "expired") else "captured"
                 if settled == done[outcome_status]:  # asked again: the same answer, nothing written
-                    return Change(None, _result(record, snap.balance, []))
+                    answer = _result(record, snap.balance, [])
+                    if record.close_balance is not None:  # the balance read beside the record may predate it
+                        answer = answer.model_copy(update={"balance": BalanceSummary.model_validate(record.close_balance)})
+                    return Change(None, answer)
                 if settled == "captured":
                     raise PaymentAlreadyCaptured(f"points payment {payment_id} was captured", field="payment_id")
                 raise PaymentAlreadyVoided(f"points payment {payment_id} was {record.status}", field="payment_id")
@@ -181,8 +184,9 @@ class PointsPayments:
             balance = ledger.finish()
             closed = record.model_copy(update={"status": outcome_status, "closed_at": now,
                                                "version": record.version + 1})
+            answer = _result(closed, balance, [e.entry_id for e in ledger.entries])
+            closed = closed.model_copy(update={"close_balance": answer.balance.model_dump(mode="json")})
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    payment_change=(record, closed), events=[event]),
-                          _result(closed, balance, [e.entry_id for e in ledger.entries]))
+                                    payment_change=(record, closed), events=[event]), answer)
 
         return self._ledger.run(member_id, PointsPaymentResult, draft, reads=Reads(payment_id=payment_id))

@@ -192,6 +192,7 @@ class PointsPaymentRecord(BaseModel):
     closed_at: datetime | None = None
     taken: dict[str, Any]  # SpentPoints.body(): months and origins the points came from
     refunded_points: int = 0
+    close_balance: dict[str, int] | None = None  # once closed: the balance after, which a repeat answers
     version: int = 1
 
 

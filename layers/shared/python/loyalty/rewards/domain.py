@@ -238,5 +238,5 @@ class RedemptionRecord(BaseModel):
     voucher_codes: list[str] = Field(default_factory=list)
     stock_tracked: bool = False
     limit_counted: bool = False
-    cancel_answer: dict | None = None  # the cancel's balance after and entry ids: what a repeated cancel answers
+    cancel_balance: dict[str, int] | None = None  # the balance after the cancel, which a repeated cancel answers
     version: int = 1

@@ -179,8 +179,8 @@ class DynamoRewardRepository:
             "TableName": self._name, "Key": redemption_key(before.member_id, before.redemption_id),
             "UpdateExpression": "SET #s = :s, #c = :c, #a = :a, #v = :nv",
             "ConditionExpression": "#v = :v AND #s = :completed",
-            "ExpressionAttributeNames": {"#s": "status", "#c": "cancelled_at", "#a": "cancel_answer", "#v": "version"},
-            "ExpressionAttributeValues": {":s": after.status, ":c": dumped["cancelled_at"], ":a": dumped["cancel_answer"],
+            "ExpressionAttributeNames": {"#s": "status", "#c": "cancelled_at", "#a": "cancel_balance", "#v": "version"},
+            "ExpressionAttributeValues": {":s": after.status, ":c": dumped["cancelled_at"], ":a": dumped["cancel_balance"],
                                           ":nv": after.version, ":v": before.version, ":completed": "completed"},
         }}, refused=read_again)
 

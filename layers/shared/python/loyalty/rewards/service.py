@@ -182,10 +182,8 @@ class Redemptions:
             if record.status == "cancelled":  # the cancel's own answer: the balance read beside the record
                 # may predate it (a batch read is not isolated from the transaction that cancelled it)
                 answer = _redemption_result(record, [], account, returned=record.points)
-                if record.cancel_answer is not None:
-                    answer = answer.model_copy(update={
-                        "balance": Balance.model_validate(record.cancel_answer["balance"]),
-                        "entry_ids": list(record.cancel_answer["entry_ids"])})
+                if record.cancel_balance is not None:
+                    answer = answer.model_copy(update={"balance": Balance.model_validate(record.cancel_balance)})
                 return SpendingChange(answer, writes=None)
             returned = account.give_back(SpentPoints(**record.spent), reference_kind="redemption",
                                          reference_id=redemption_id, store_id=record.store_id,
@@ -193,8 +191,7 @@ class Redemptions:
             cancelled = record.model_copy(update={"status": "cancelled", "cancelled_at": now,
                                                   "version": record.version + 1})
             answer = _redemption_result(cancelled, [], account, returned=record.points)
-            cancelled = cancelled.model_copy(update={"cancel_answer": {
-                "balance": answer.balance.model_dump(mode="json"), "entry_ids": list(answer.entry_ids)}})
+            cancelled = cancelled.model_copy(update={"cancel_balance": answer.balance.model_dump(mode="json")})
             writes = [self._rewards.cancel_redemption(record, cancelled)]
             writes += [self._rewards.void_voucher(code, member_id) for code in record.voucher_codes]
             if record.stock_tracked:
