@@ -183,3 +183,67 @@ class Transaction:
         put = self._items[self._claim_index]["Put"]
         key = {"PK": put["Item"]["PK"], "SK": put["Item"]["SK"]}
         return self._client.get_item(TableName=put["TableName"], Key=key, ConsistentRead=True).get("Item")
+
+
+class CachedVersionedDocument:
+    """One back-office document (the program rules, the tier ladder): an item under `PROGRAM` read through
+    a per-container cache of `ttl_seconds` (a change reaches every container within it), replaced only
+    from the version read, each version also kept as `<SK>#v<version>` for audit.
+
+    A subclass names `SK`, the `ATTRIBUTE` holding the body and the `ENTITY`, and says how a body becomes
+    its model (`parse`), what stands when nothing was saved (`default`) and what a stale save raises
+    (`conflict`)."""
+
+    SK: str
+    ATTRIBUTE: str
+    ENTITY: str
+
+    def __init__(self, table, ttl_seconds: float = 60.0):
+        self._table = table
+        self._ttl = ttl_seconds
+        self._cached: Any = None
+        self._loaded_at = 0.0
+
+    @property
+    def KEY(self) -> dict[str, str]:  # noqa: N802 - the item's key, as the repositories named it
+        return {"PK": "PROGRAM", "SK": self.SK}
+
+    def parse(self, body: dict[str, Any], version: int) -> Any:
+        raise NotImplementedError
+
+    def default(self) -> Any:
+        raise NotImplementedError
+
+    def conflict(self, version_read: int) -> Exception:
+        raise NotImplementedError
+
+    def current(self) -> Any:
+        if self._cached is not None and time.monotonic() - self._loaded_at < self._ttl:
+            return self._cached
+        item = self._table.get_item(Key=self.KEY).get("Item")
+        document = self.default() if item is None else self.parse(plain(item[self.ATTRIBUTE]), int(item["version"]))
+        self._cached, self._loaded_at = document, time.monotonic()
+        return document
+
+    def replace(self, document: Any, *, changed_by: str, at: datetime) -> Any:
+        """Store `document` (carrying the version it was read at) as the next version."""
+        stored = self.parse(document.model_dump(exclude={"version"}), document.version + 1)
+        body = stored.model_dump(mode="json", exclude={"version"})
+        audit = {"updated_at": at.isoformat(), "updated_by": changed_by}
+        put: dict[str, Any] = {"TableName": self._table.name,
+                               "Item": {**self.KEY, "entity": self.ENTITY, "version": stored.version,
+                                        self.ATTRIBUTE: body, **audit}}
+        conditioned_on_version(put, document.version)
+        history = {"PK": "PROGRAM", "SK": f"{self.SK}#v{stored.version:06d}", "entity": f"{self.ENTITY}_version",
+                   "version": stored.version, self.ATTRIBUTE: body, **audit}
+
+        def moved_on(_old):
+            raise self.conflict(document.version)
+
+        Transaction(self._table.meta.client, [
+            {"Put": put},
+            {"Put": {"TableName": self._table.name, "Item": history, "ConditionExpression": "attribute_not_exists(PK)"}},
+        ], failures={0: moved_on, 1: moved_on}).commit()
+        self._cached, self._loaded_at = stored, time.monotonic()
+        return stored
+

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping
 from boto3.dynamodb.conditions import Attr, Key
 
 from loyalty.platform.dynamo import (
-    INTERNAL_ATTRIBUTES, PROFILE, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
+    INTERNAL_ATTRIBUTES, PROFILE, CachedVersionedDocument, Transaction, conditioned_on_version, drop_none, epoch_seconds, idempotency_key, idempotency_put,
     member_items, member_pk, plain, strip_keys,
 )
 from loyalty.platform.cursor import decode_cursor, encode_cursor
@@ -652,47 +652,23 @@ def _cap_reached(counter: CounterIncrement):
     return raise_cap
 
 
-class DynamoProgramRulesRepository:
-    """The program rules item, cached per container for `ttl_seconds` (rules change rarely; a change
-    reaches every container within that time)."""
+class DynamoProgramRulesRepository(CachedVersionedDocument):
+    """The program rules item, cached per container (rules change rarely; a change reaches every
+    container within the cache's time)."""
 
-    KEY = {"PK": "PROGRAM", "SK": "RULES"}
+    SK, ATTRIBUTE, ENTITY = "RULES", "rules", "program_rules"
 
-    def __init__(self, table, ttl_seconds: float = 60.0):
-        self._table = table
-        self._ttl = ttl_seconds
-        self._cached: ProgramRules | None = None
-        self._loaded_at = 0.0
+    def parse(self, body: dict[str, Any], version: int) -> ProgramRules:
+        return ProgramRules.model_validate({**body, "version": version})
 
-    def current(self) -> ProgramRules:
-        if self._cached is not None and time.monotonic() - self._loaded_at < self._ttl:
-            return self._cached
-        item = self._table.get_item(Key=self.KEY).get("Item")
-        rules = default_rules() if item is None else \
-            ProgramRules.model_validate({**plain(item["rules"]), "version": int(item["version"])})
-        self._cached, self._loaded_at = rules, time.monotonic()
-        return rules
+    def default(self) -> ProgramRules:
+        return default_rules()
+
+    def conflict(self, version_read: int) -> Exception:
+        return RulesVersionConflict(
+            f"the rules changed since version {version_read}; reload them and apply your change again",
+            field="version")
 
     def replace(self, rules: ProgramRulesInput, *, changed_by: str, at: datetime) -> ProgramRules:
-        stored = ProgramRules.model_validate({**rules.model_dump(), "version": rules.version + 1})
-        body = stored.model_dump(mode="json", exclude={"version"})
-        audit = {"updated_at": at.isoformat(), "updated_by": changed_by}
-        put: dict[str, Any] = {"TableName": self._table.name,
-                               "Item": {**self.KEY, "entity": "program_rules", "version": stored.version,
-                                        "rules": body, **audit}}
-        conditioned_on_version(put, rules.version)
-        history = {"PK": "PROGRAM", "SK": f"RULES#v{stored.version:06d}", "entity": "program_rules_version",
-                   "version": stored.version, "rules": body, **audit}
-
-        def moved_on(_old):
-            raise RulesVersionConflict(
-                f"the rules changed since version {rules.version}; reload them and apply your change again",
-                field="version")
-
-        Transaction(self._table.meta.client, [
-            {"Put": put},
-            {"Put": {"TableName": self._table.name, "Item": history, "ConditionExpression": "attribute_not_exists(PK)"}},
-        ], failures={0: moved_on, 1: moved_on}).commit()
-        self._cached, self._loaded_at = stored, time.monotonic()
-        return stored
+        return super().replace(rules, changed_by=changed_by, at=at)
 

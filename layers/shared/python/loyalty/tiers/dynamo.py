@@ -2,7 +2,6 @@
 profile's tier, and the review index (GSI4, keys only, on the points balance that carries the standing)."""
 from __future__ import annotations
 
-import time
 import zlib
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
@@ -13,7 +12,7 @@ from loyalty.kernel.errors import InvalidInput
 from loyalty.kernel.ids import new_id
 from loyalty.kernel.spending import JoinedWrite
 from loyalty.platform.cursor import decode_cursor, encode_cursor
-from loyalty.platform.dynamo import PROFILE, Transaction, conditioned_on_version, drop_none, member_pk, plain
+from loyalty.platform.dynamo import PROFILE, CachedVersionedDocument, drop_none, member_pk, plain
 from loyalty.tiers.errors import LadderVersionConflict
 from loyalty.tiers.ladder import Ladder, LadderInput, default_ladder
 from loyalty.tiers.ports import HistoryEntry
@@ -120,45 +119,21 @@ class DynamoReviewIndex:
             pass  # another run already moved it further
 
 
-class DynamoLadderRepository:
-    """The ladder item, cached per container for `ttl_seconds` (a change reaches every container within it)."""
+class DynamoLadderRepository(CachedVersionedDocument):
+    """The ladder item, cached per container (a change reaches every container within the cache's time)."""
 
-    KEY = {"PK": "PROGRAM", "SK": "TIERS"}
+    SK, ATTRIBUTE, ENTITY = "TIERS", "ladder", "tier_ladder"
 
-    def __init__(self, table, ttl_seconds: float = 60.0):
-        self._table = table
-        self._ttl = ttl_seconds
-        self._cached: Ladder | None = None
-        self._loaded_at = 0.0
+    def parse(self, body: dict[str, Any], version: int) -> Ladder:
+        return Ladder.model_validate({**body, "version": version})
 
-    def current(self) -> Ladder:
-        if self._cached is not None and time.monotonic() - self._loaded_at < self._ttl:
-            return self._cached
-        item = self._table.get_item(Key=self.KEY).get("Item")
-        ladder = default_ladder() if item is None else \
-            Ladder.model_validate({**plain(item["ladder"]), "version": int(item["version"])})
-        self._cached, self._loaded_at = ladder, time.monotonic()
-        return ladder
+    def default(self) -> Ladder:
+        return default_ladder()
+
+    def conflict(self, version_read: int) -> Exception:
+        return LadderVersionConflict(
+            f"the ladder changed since version {version_read}; reload it and apply your change again",
+            field="version")
 
     def replace(self, ladder: LadderInput, *, changed_by: str, at: datetime) -> Ladder:
-        stored = Ladder.model_validate({**ladder.model_dump(), "version": ladder.version + 1})
-        body = stored.model_dump(mode="json", exclude={"version"})
-        audit = {"updated_at": at.isoformat(), "updated_by": changed_by}
-        put: dict[str, Any] = {"TableName": self._table.name,
-                               "Item": {**self.KEY, "entity": "tier_ladder", "version": stored.version,
-                                        "ladder": body, **audit}}
-        conditioned_on_version(put, ladder.version)
-        history = {"PK": "PROGRAM", "SK": f"TIERS#v{stored.version:06d}", "entity": "tier_ladder_version",
-                   "version": stored.version, "ladder": body, **audit}
-
-        def moved_on(_old):
-            raise LadderVersionConflict(
-                f"the ladder changed since version {ladder.version}; reload it and apply your change again",
-                field="version")
-
-        Transaction(self._table.meta.client, [
-            {"Put": put},
-            {"Put": {"TableName": self._table.name, "Item": history, "ConditionExpression": "attribute_not_exists(PK)"}},
-        ], failures={0: moved_on, 1: moved_on}).commit()
-        self._cached, self._loaded_at = stored, time.monotonic()
-        return stored
+        return super().replace(ladder, changed_by=changed_by, at=at)
