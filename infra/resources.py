@@ -57,6 +57,13 @@ class QueueSpec:
     dlq_name: str
     consumer: str  # function name
     batch_size: int = 10
+    # Detail types (e.g. "PurchaseRecorded.v1") a rule on the bus delivers to the queue: the consumer
+    # sees each event at least once, as the EventBridge event JSON in the message body.
+    subscribes_to: tuple[str, ...] = ()
+
+    def event_pattern(self) -> dict:
+        """The rule's pattern, the same on AWS and in the local run."""
+        return {"source": [{"prefix": "loyalty"}], "detail-type": list(self.subscribes_to)}
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,18 @@ def _queue(sqs_client, name: str, attributes: dict[str, str]) -> str:
         return url
 
 
+def subscribe_queues(events_client, sqs_client, urls: dict[str, str], bus_name: str = EVENT_BUS_NAME) -> None:
+    """The stack's rules that deliver events from the bus to the queues subscribed to them."""
+    for queue in QUEUES:
+        if not queue.subscribes_to:
+            continue
+        arn = sqs_client.get_queue_attributes(QueueUrl=urls[queue.logical_id],
+                                              AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = f"{queue.logical_id}Subscription"
+        events_client.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(queue.event_pattern()))
+        events_client.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": queue.logical_id, "Arn": arn}])
+
+
 def create_bus(events_client, bus_name: str = EVENT_BUS_NAME) -> str:
     try:
         return events_client.create_event_bus(Name=bus_name)["EventBusArn"]

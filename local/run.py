@@ -34,7 +34,7 @@ from local.endpoints import endpoints_file, running_platform
 from local.gateway import LocalGateway, serve
 from local.lambdas import FunctionError, LambdaRuntime
 from local.pollers import EventTap, QueueConsumer, Scheduler, StreamCheckpoint, StreamConsumer
-from local.provision import create_bus, create_queues, create_table
+from local.provision import create_bus, create_queues, create_table, subscribe_queues
 
 
 def infra_constant(name: str, module: Path = ROOT / "infra/function.py"):
@@ -90,6 +90,7 @@ class LocalPlatform:
         sqs, events = boto3.client("sqs"), boto3.client("events")
         queue_urls = create_queues(sqs)  # moto's server is in memory: queues and bus are new at every start
         create_bus(events)
+        subscribe_queues(events, sqs, queue_urls)
 
         def function_environment(spec) -> dict[str, str]:  # as the stack gives each function its own
             return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -33,6 +34,7 @@ class Data(StackLevel):
         self.bus.archive("BusArchive", event_pattern=events.EventPattern(source=events.Match.prefix("loyalty")),
                          retention=Duration.days(30), description="Replayable history of domain events")
         self.dead_letter_queues: dict[str, sqs.Queue] = {}  # by the DLQ's name
+        self._bus_may_encrypt = False
         self.queues = {spec.logical_id: self._queue(spec) for spec in QUEUES}
         # Members' data exports: encrypted with the data key, private, TLS only, gone after a week.
         self.export_bucket = s3.Bucket(
@@ -82,8 +84,19 @@ class Data(StackLevel):
     def _queue(self, spec: QueueSpec) -> sqs.Queue:
         dlq = dead_letter_queue(self, f"{spec.logical_id}DLQ", spec.dlq_name, self.key)
         self.dead_letter_queues[spec.dlq_name] = dlq
-        return sqs.Queue(self, spec.logical_id, queue_name=spec.name,
-                         visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
-                         retention_period=Duration.days(4), encryption=sqs.QueueEncryption.KMS,
-                         encryption_master_key=self.key, enforce_ssl=True,
-                         dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count))
+        queue = sqs.Queue(self, spec.logical_id, queue_name=spec.name,
+                          visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+                          retention_period=Duration.days(4), encryption=sqs.QueueEncryption.KMS,
+                          encryption_master_key=self.key, enforce_ssl=True,
+                          dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count))
+        if spec.subscribes_to:
+            pattern = spec.event_pattern()
+            events.Rule(self, f"{spec.logical_id}Subscription", event_bus=self.bus,
+                        description=f"{', '.join(spec.subscribes_to)} to {spec.name}",
+                        event_pattern=events.EventPattern(source=events.Match.prefix("loyalty"),
+                                                          detail_type=pattern["detail-type"]),
+                        targets=[targets.SqsQueue(queue)])
+            if not self._bus_may_encrypt:  # EventBridge writes to the encrypted queues with the data key
+                self.key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+                self._bus_may_encrypt = True
+        return queue

@@ -62,8 +62,9 @@ def _example(annotation):
         return [{name: _example(field.annotation) for name, field in item.model_fields.items()}]
     if "list" in text:
         return ["x"]
-    if "dict" in text:
-        return {"marketing": True}
+    if "dict" in text:  # dict[str, V]: one key with an example of V
+        value = (getattr(annotation, "__args__", None) or (str, bool))[1]
+        return {"marketing": _example(value)}
     if "bool" in text:
         return True
     if "Decimal" in text:

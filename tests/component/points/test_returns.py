@@ -1,8 +1,11 @@
 """POST /v1/members/{id}/returns through the handler, on moto: exact claw-back, over-returns, debt."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import points
 from loyalty.kernel.identity import ClientIdentity
+from loyalty.points.events import PointsReturned, PurchaseRecorded
 from loyalty.points.requests import ReturnRequest
 from tests.component.points.conftest import ago, call, line, purchase_body
 from tests.conftest import BACKOFFICE, POS_HZ, POS_SH
@@ -212,3 +215,29 @@ def test_a_return_reads_three_keys_and_writes_three_items(services, member, cloc
     assert "attribute_not_exists(#returns.#claim)" in update["ConditionExpression"]
     again = services.points_service.record_return(member, request, ClientIdentity.from_context(POS_SH))
     assert first.created and not again.created and again.result == first.result
+
+
+def test_purchases_and_returns_publish_their_money_side_for_reporting(services, member, ctx, clock, publisher):
+    """PurchaseRecorded.v1 carries spend by category with the discount and new-product figures; a return's
+    PointsReturned.v1 says what the returned units had cost, so reports net spend without reading orders."""
+    new_serum = {**line(sku="SERUM", category="beauty", unit_price="320.00", amount="288.00", discounted=True),
+                 "new_product": True}
+    buy(ctx, member, "O-MIX", line(sku="TEE", quantity=3, unit_price="33.33"), new_serum, clock=clock)
+    buy(ctx, member, "O-NEXT", line(sku="CAP", unit_price="10.00"), clock=clock)
+    recorded = [PurchaseRecorded.model_validate(e.envelope()) for e in publisher.events
+                if e.detail_type == "PurchaseRecorded.v1"]
+    first = next(e for e in recorded if e.order_id == "O-MIX")
+    assert (first.total, first.list_total, first.discounted_total, first.new_product_total) == (
+        Decimal("387.99"), Decimal("419.99"), Decimal("288.00"), Decimal("288.00"))
+    assert first.categories == {"apparel": Decimal("99.99"), "beauty": Decimal("288.00")}
+    assert (first.items, first.channel, first.store_id, first.first_purchase) == (4, "pos", "SH-JINGAN", True)
+    assert next(e for e in recorded if e.order_id == "O-NEXT").first_purchase is False
+
+    assert give_back(ctx, member, "R-TEE", "O-MIX", ("TEE", 2), clock=clock)[0] == 201
+    assert give_back(ctx, member, "R-REST", "O-MIX", ("TEE", 1), ("SERUM", 1), clock=clock)[0] == 201
+    returned = {e.detail["return_id"]: PointsReturned.model_validate(e.envelope()) for e in publisher.events
+                if e.detail_type == "PointsReturned.v1"}
+    assert returned["R-TEE"].refund_total == Decimal("66.66")
+    assert returned["R-REST"].categories == {"apparel": Decimal("33.33"), "beauty": Decimal("288.00")}
+    assert returned["R-TEE"].refund_total + returned["R-REST"].refund_total == first.total  # nothing left over
+    assert returned["R-REST"].purchased_at == first.purchased_at and returned["R-REST"].channel == "pos"

@@ -11,7 +11,7 @@ from loyalty.members.events import (
 )
 from loyalty.points.events import (
     PointsActivated, PointsAdjusted, PointsEarned, PointsExpired, PointsExpiringSoon, PointsPaymentCaptured,
-    PointsPaymentReleased, PointsPaymentReserved, PointsReturned,
+    PointsPaymentReleased, PointsPaymentReserved, PointsReturned, PurchaseRecorded,
 )
 from loyalty.rewards.events import (
     RedemptionCancelled, RewardRedeemed, VoucherIssued, VoucherReleased, VoucherRevoked, VoucherUsed,
@@ -20,7 +20,7 @@ from loyalty.tiers.events import TierChanged, TierDowngradeWarning
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     MemberEnrolled, MemberProfileChanged, MemberErasureScheduled, MemberErasureCancelled, MemberErased,
-    PointsEarned, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
+    PointsEarned, PurchaseRecorded, PointsReturned, PointsActivated, PointsAdjusted, PointsExpired, PointsExpiringSoon,
     PointsPaymentReserved, PointsPaymentCaptured, PointsPaymentReleased,
     RewardRedeemed, RedemptionCancelled, VoucherIssued, VoucherUsed, VoucherReleased, VoucherRevoked,
     TierChanged, TierDowngradeWarning,

@@ -328,8 +328,9 @@ class DynamoPointsRepository:
                                         **carried}))
         if plan.new_purchase is not None:
             record = plan.new_purchase
+            carried = event_fields(plan.purchase_event) if plan.purchase_event is not None else {}
             items.append(self._put_new({**purchase_key(record.store_id, record.order_id), "entity": "purchase",
-                                        **drop_none(record.model_dump(mode="json")), "returns": {}}))
+                                        **drop_none(record.model_dump(mode="json")), "returns": {}, **carried}))
         if plan.purchase_returned is not None:
             claim = plan.claim if claim_on_return else None
             failures[len(items)] = _returned_or_stale(claim)

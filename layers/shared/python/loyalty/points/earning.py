@@ -9,7 +9,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty.points.errors import OccurredInFuture, ReturnExceedsPurchase, SubmittedTooLate
 from loyalty.points.requests import PurchaseLine, ReturnRequest
@@ -158,6 +158,19 @@ class PurchasedLine(BaseModel):
     amount: Decimal
     points: int
     returned: int = 0
+    # Kept for insight, compactly (the record is billed by the kilobyte): the unit price only where the
+    # line was discounted (otherwise it is amount / quantity), the flags only when set.
+    unit_price: Decimal | None = None
+    discounted: bool = Field(default=False, exclude_if=lambda flag: not flag)
+    new_product: bool = Field(default=False, exclude_if=lambda flag: not flag)
+
+    def list_amount(self) -> Decimal:
+        """Quantity × unit price: what the line cost before any line discount."""
+        return self.quantity * self.unit_price if self.unit_price is not None else self.amount
+
+    def returned_amount(self, units: int) -> Decimal:
+        """What `units` of this line had cost the member, to the cent."""
+        return (self.amount * units / self.quantity).quantize(Decimal("0.01"))
 
     def clawed_back(self, returned: int | None = None) -> int:
         """Points clawed back once `returned` units are back; the last unit takes the remainder."""

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from loyalty.kernel.events import DomainEvent
+
+if TYPE_CHECKING:
+    from loyalty.points.earning import PurchasedLine
+    from loyalty.points.ports import PurchaseRecord
 
 
 class PointsEvent(DomainEvent):
@@ -33,8 +37,28 @@ class PointsEarned(PointsEvent):
                    pending=pending, debt_repaid=debt_repaid, store_id=store_id, activity_type=activity_type)
 
 
+class PurchaseRecorded(PointsEvent):
+    """A member's purchase was recorded: what was bought, where and through which channel, in figures.
+    For reporting and member insight; the points it earned are in the purchase's `PointsEarned.v1`."""
+
+    order_id: str
+    store_id: str
+    channel: str = Field(description="pos, webshop or app")
+    purchased_at: datetime = Field(description="When the purchase happened; occurred_at is when it was recorded")
+    currency: str
+    total: Decimal = Field(description="What the member paid")
+    list_total: Decimal = Field(description="Sum of quantity x unit_price: the total before line discounts")
+    discounted_total: Decimal = Field(description="Paid on lines sold at a discount")
+    new_product_total: Decimal = Field(description="Paid on lines the till marked as new products")
+    items: int = Field(description="Units bought")
+    categories: dict[str, Decimal] = Field(description="Category -> paid for it")
+    points: int = Field(description="Points the purchase earned")
+    first_purchase: bool = Field(description="The member's first recorded purchase")
+
+
 class PointsReturned(PointsEvent):
-    """Points clawed back for returned goods; what the balance could not cover became debt."""
+    """Points clawed back for returned goods; what the balance could not cover became debt. The money
+    side (`refund_total`, `categories`) is what the returned units had cost, for reporting."""
 
     return_id: str
     order_id: str
@@ -43,6 +67,10 @@ class PointsReturned(PointsEvent):
     points: int
     debt_added: int
     points_refunded: int = Field(default=0, description="Points that paid part of the order, given back")
+    channel: str | None = Field(default=None, description="The original purchase's channel")
+    purchased_at: datetime | None = Field(default=None, description="When the original purchase happened")
+    refund_total: Decimal | None = Field(default=None, description="What the returned units had cost")
+    categories: dict[str, Decimal] | None = Field(default=None, description="Category -> returned amount")
 
 
 class PointsActivated(PointsEvent):
@@ -108,3 +136,31 @@ class PointsExpiringSoon(PointsEvent):
     month: str = Field(description="The expiry month, YYYY-MM")
     expires_on: date = Field(description="The last day the points can be used, in the program's time zone")
     points: int = Field(description="Points that expire then, as the balance stands when the notice goes out")
+
+
+def purchase_recorded(at: datetime, purchase: "PurchaseRecord", *, first_purchase: bool) -> PurchaseRecorded:
+    """The figures of a recorded purchase, summed from its stored lines."""
+    categories: dict[str, Decimal] = {}
+    list_total = discounted_total = new_product_total = Decimal(0)
+    for line in purchase.lines:
+        categories[line.category] = categories.get(line.category, Decimal(0)) + line.amount
+        list_total += line.list_amount()
+        discounted_total += line.amount if line.discounted else 0
+        new_product_total += line.amount if line.new_product else 0
+    return PurchaseRecorded(
+        occurred_at=at, member_id=purchase.member_id, order_id=purchase.order_id, store_id=purchase.store_id,
+        channel=purchase.channel, purchased_at=purchase.occurred_at, currency=purchase.currency,
+        total=purchase.total, list_total=list_total, discounted_total=discounted_total,
+        new_product_total=new_product_total, items=sum(line.quantity for line in purchase.lines),
+        categories=categories, points=purchase.points, first_purchase=first_purchase)
+
+
+def returned_money(lines: "list[PurchasedLine]", returned: dict[int, int]) -> dict[str, Any]:
+    """The money side of a return: what the units returned now (line index -> units returned in all,
+    counting this return) had cost, in total and per category."""
+    categories: dict[str, Decimal] = {}
+    for index, units_now in returned.items():
+        line = lines[index]
+        amount = line.returned_amount(units_now - line.returned)
+        categories[line.category] = categories.get(line.category, Decimal(0)) + amount
+    return {"refund_total": sum(categories.values(), Decimal(0)), "categories": categories}

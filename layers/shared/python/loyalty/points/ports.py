@@ -110,6 +110,7 @@ class WritePlan:
     entries: list[LedgerEntry]
     claim: IdempotencyClaim | None = None
     new_purchase: PurchaseRecord | None = None
+    purchase_event: DomainEvent | None = None  # rides on the new purchase record
     purchase_returned: tuple[PurchaseRecord, PurchaseRecord] | None = None  # (as read, after the return)
     new_lot: PendingLot | None = None
     lot_change: tuple[PendingLot, int] | None = None  # (as read, points left; 0 deletes it)

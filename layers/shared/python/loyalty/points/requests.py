@@ -41,6 +41,8 @@ class PurchaseLine(StrictModel):
     quantity: StrictInt = Field(gt=0, le=100_000)
     unit_price: Money
     discounted: StrictBool = False
+    new_product: StrictBool = Field(default=False, description="The till marks a product still new (launched "
+                                                               "recently), for member insight")
     amount: Money = Field(description="What the member paid for the line; quantity × unit_price unless discounted")
 
     @field_validator("amount")

@@ -25,7 +25,8 @@ from loyalty.points.errors import (
     PointsPaymentNotCaptured, PointsPaymentNotFound, PurchaseNotFound, ReturnBeforePurchase, UnknownActivityType,
     UnsupportedCurrency,
 )
-from loyalty.points.events import PointsActivated, PointsAdjusted, PointsEarned, PointsReturned
+from loyalty.points.events import (PointsActivated, PointsAdjusted, PointsEarned, PointsReturned,
+                                   purchase_recorded, returned_money)
 from loyalty.points.entries import EntryType, Reference
 from loyalty.points.ledger import BalanceDraft, PointsBalance, Taken, month_end, split_taken
 from loyalty.points.operation import Change, Guard, LedgerOperation, Outcome, Reads
@@ -134,7 +135,9 @@ class PointsService:
                                  points=credit.to_pending, activates_at=activates_at, earned_at=request.occurred_at,
                                  store_id=request.store_id, source=reference)
             lines = [PurchasedLine(sku=line.sku, category=line.category, quantity=line.quantity, amount=line.amount,
-                                   points=points) for line, points in zip(request.lines, earning.line_points)]
+                                   points=points, unit_price=line.unit_price if line.discounted else None, discounted=line.discounted,
+                                   new_product=line.new_product)
+                     for line, points in zip(request.lines, earning.line_points)]
             purchase = PurchaseRecord(
                 member_id=member_id, order_id=request.order_id, store_id=request.store_id,
                 channel=request.channel.value, occurred_at=request.occurred_at, currency=request.currency,
@@ -155,8 +158,10 @@ class PointsService:
             )
             event = PointsEarned.of(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
                                     pending=pending, debt_repaid=credit.debt_repaid)
+            recorded = purchase_recorded(now, purchase, first_purchase=first_purchase)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
-                                    new_purchase=purchase, new_lot=lot, events=[event, *(tier.events if tier else [])],
+                                    new_purchase=purchase, purchase_event=recorded, new_lot=lot,
+                                    events=[event, *(tier.events if tier else [])],
                                     joined=list(tier.writes) if tier else []), result)
 
         outcome = self._ledger.run(member_id, PurchaseResult, draft, guard=guard,
@@ -232,7 +237,9 @@ class PointsService:
             event = PointsReturned(occurred_at=now, member_id=member_id, return_id=request.return_id,
                                    order_id=request.order_id, store_id=request.store_id,
                                    returning_store_id=request.returning_store_id, points=clawed.points,
-                                   debt_added=clawed.debt_added, points_refunded=refund)
+                                   debt_added=clawed.debt_added, points_refunded=refund,
+                                   channel=purchase.channel, purchased_at=purchase.occurred_at,
+                                   **returned_money(purchase.lines, plan.returned))
             return Change(WritePlan(
                 balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
                 purchase_returned=(purchase, returned),
