@@ -532,7 +532,7 @@ class MonitoringSpec:
     api_p99_latency_ms: int = 2000  # the stage's p99 Latency ...
     api_latency_periods: int = 3  # ... in this many consecutive periods
     function_errors: int = 1  # Errors of any one function
-    function_throttles: int = 1  # Throttles of any one function
+    function_throttles: int = 1  # Throttles of Lambda in the account and region (the functions share its concurrency)
     table_throttle_events: int = 1  # ReadThrottleEvents or WriteThrottleEvents of the table or one index
     stream_iterator_age_seconds: int = 60  # IteratorAge maximum of a stream consumer
 

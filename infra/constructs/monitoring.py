@@ -69,9 +69,15 @@ class Monitoring(Construct):
             self._alarm(f"{_pascal(name)}Errors", errors[-1], spec.function_errors, AT_LEAST,
                         name=spec.alarm_name(name, "errors"),
                         description=f"{name} failed (an unhandled error or a timeout): see its logs.")
-            self._alarm(f"{_pascal(name)}Throttles", throttles[-1], spec.function_throttles, AT_LEAST,
-                        name=spec.alarm_name(name, "throttles"),
-                        description=f"Lambda throttled {name}: the account's or the function's concurrency is used up.")
+
+        # Throttles come from the concurrency the functions share (none reserves its own), so one alarm on the
+        # account's and region's Throttles watches them all; the dashboard shows which function it was.
+        all_throttles = cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Throttles", period=period,
+                                          statistic="Sum")
+        self._alarm("FunctionThrottles", all_throttles,
+                    spec.function_throttles, AT_LEAST, name=spec.alarm_name("functions", "throttles"),
+                    description="Lambda throttled a function: the account's concurrency in this region is used up "
+                                "(the dashboard's function throttles say which); ask for a higher limit.")
 
         table_throttles, table_throttle_labels = [], []
         for index in (None, *TABLE.indexes):
@@ -109,7 +115,8 @@ class Monitoring(Construct):
         )
         self.dashboard.add_widgets(
             _graph("Function errors", _labelled(errors, functions)),
-            _graph("Function throttles", _labelled(throttles, functions)),
+            _graph("Function throttles", [all_throttles.with_(label="account (alarm)"),
+                                          *_labelled(throttles, functions)]),
         )
         self.dashboard.add_widgets(
             _graph("Dead-letter queue messages", _labelled(dead_letters.values(), dead_letters), width=8),

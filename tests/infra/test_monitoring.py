@@ -1,4 +1,4 @@
-"""Monitoring: one alarm per dead-letter queue, per function (errors, throttles), per table or index
+"""Monitoring: one alarm per dead-letter queue, per function (errors), one on Lambda's throttles, per table or index
 (read and write throttles) and per stream consumer (iterator age), two on the API (5xx rate, p99
 latency), each on its metric with the threshold of resources.MONITORING and notifying the one topic;
 and a dashboard of the same metrics."""
@@ -147,18 +147,18 @@ def test_api_latency_alarm_on_p99_over_consecutive_periods(resources):
     assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (2000, 3)
 
 
-def test_every_function_has_an_errors_and_a_throttles_alarm(resources):
+def test_every_function_has_an_errors_alarm_and_one_alarm_watches_their_throttles(resources):
     topic_id = _topic_id(resources)
     function_ids = _function_ids(resources)
     assert set(function_ids) == {spec.name for spec in FUNCTIONS}
     for spec in FUNCTIONS:
-        dimensions = [{"Name": "FunctionName", "Value": {"Ref": function_ids[spec.name]}}]
-        for metric_name, threshold in (("Errors", MONITORING.function_errors),
-                                       ("Throttles", MONITORING.function_throttles)):
-            alarm = _alarm(resources, metric_name, dimensions)
-            _assert_alarm(alarm, namespace="AWS/Lambda", statistic="Sum", threshold=threshold,
-                          comparison="GreaterThanOrEqualToThreshold", topic_id=topic_id)
-            assert alarm["Threshold"] == 1, spec.name
+        alarm = _alarm(resources, "Errors", [{"Name": "FunctionName", "Value": {"Ref": function_ids[spec.name]}}])
+        _assert_alarm(alarm, namespace="AWS/Lambda", statistic="Sum", threshold=MONITORING.function_errors,
+                      comparison="GreaterThanOrEqualToThreshold", topic_id=topic_id)
+        assert alarm["Threshold"] == 1, spec.name
+    throttles = _alarm(resources, "Throttles", None)  # the functions share the account's concurrency
+    _assert_alarm(throttles, namespace="AWS/Lambda", statistic="Sum", threshold=MONITORING.function_throttles,
+                  comparison="GreaterThanOrEqualToThreshold", topic_id=topic_id)
 
 
 def test_table_and_each_index_have_read_and_write_throttle_alarms(resources):
@@ -189,8 +189,8 @@ def test_every_stream_consumer_has_an_iterator_age_alarm(resources):
 def test_these_are_all_the_alarms(resources):
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
-    expected = dead_letter_queues + 2 + 2 * len(FUNCTIONS) + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
-    assert len(alarms) == expected == 61
+    expected = dead_letter_queues + 2 + len(FUNCTIONS) + 1 + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
+    assert len(alarms) == expected == 41
 
 
 def _dashboard(resources) -> tuple[str, dict]:
@@ -233,7 +233,7 @@ def test_dashboard_shows_every_alarm_and_the_alarms_metrics(resources):
     single = [a for a in alarms.values() if "MetricName" in a]
     assert len(single) == len(alarms) - 1
     for alarm in single:
-        dims = {d["Name"]: token(d["Value"]) for d in alarm["Dimensions"]}
+        dims = {d["Name"]: token(d["Value"]) for d in alarm.get("Dimensions", [])}
         statistic = alarm.get("Statistic", alarm.get("ExtendedStatistic"))
         key = _metric_key(alarm["Namespace"], alarm["MetricName"], dims, statistic)
         assert key in shown, alarm["AlarmName"]
