@@ -102,8 +102,9 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """Either every `rate_minutes`, or daily at `daily_at` (HH:MM) in `timezone`. The function receives
-    EventBridge's standard "Scheduled Event" either way."""
+    """Either every `rate_minutes`, or daily at `daily_at` (HH:MM) in `timezone`, or, with `day_of_month`
+    as well, monthly on that day at that time. The function receives EventBridge's standard "Scheduled
+    Event" either way."""
 
     logical_id: str
     function: str
@@ -111,12 +112,27 @@ class ScheduleSpec:
     rate_minutes: int | None = None
     daily_at: str | None = None
     timezone: str = "UTC"
+    day_of_month: int | None = None  # 1..28: every month has it
 
     def __post_init__(self) -> None:
         if (self.rate_minutes is None) == (self.daily_at is None):
             raise ValueError(f"{self.logical_id}: give rate_minutes or daily_at, not both")
+        if self.day_of_month is not None and not (self.daily_at and 1 <= self.day_of_month <= 28):
+            raise ValueError(f"{self.logical_id}: a monthly schedule needs daily_at and a day from 1 to 28")
         if self.daily_at is not None:
             self.utc_time()  # refuses a zone whose offset moves (see there)
+
+    def _utc_day_shift(self) -> int:
+        """-1, 0 or 1: the UTC day of `daily_at` against the zone's day (02:00 in Shanghai is 18:00 UTC
+        the day before)."""
+        zone = ZoneInfo(self.timezone)
+        local = datetime.combine(date(2026, 1, 15), time.fromisoformat(self.daily_at), tzinfo=zone)
+        return (local.astimezone(timezone.utc).date() - local.date()).days
+
+    def cron_day(self) -> str:
+        """The day-of-month field of the UTC cron: the zone's day moved by the shift ("L": the last day)."""
+        day = self.day_of_month + self._utc_day_shift()
+        return "L" if day == 0 else str(day)
 
     def utc_time(self) -> time:
         """`daily_at` in UTC. EventBridge rules' cron runs in UTC, so a daily time in a zone is one fixed
@@ -134,15 +150,18 @@ class ScheduleSpec:
         if self.rate_minutes is not None:
             return f"rate({self.rate_minutes} minute{'s' if self.rate_minutes > 1 else ''})"
         at = self.utc_time()
-        return f"cron({at.minute} {at.hour} * * ? *)"
+        return f"cron({at.minute} {at.hour} {self.cron_day() if self.day_of_month else '*'} * ? *)"
 
     def next_run(self, after: datetime) -> datetime:
         """The first moment the schedule fires after `after` (aware), for the local run's scheduler."""
         if self.rate_minutes is not None:
             return after + timedelta(minutes=self.rate_minutes)
-        at = self.utc_time()
-        moment = after.astimezone(timezone.utc).replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
-        return moment if moment > after else moment + timedelta(days=1)
+        zone = ZoneInfo(self.timezone)
+        at = time.fromisoformat(self.daily_at)
+        moment = after.astimezone(zone).replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+        while moment <= after or (self.day_of_month is not None and moment.day != self.day_of_month):
+            moment += timedelta(days=1)
+        return moment.astimezone(timezone.utc)
 
 
 AUTHORIZER = FunctionSpec(

@@ -22,6 +22,8 @@ def _schedule(spec: ScheduleSpec) -> events.Schedule:
     if spec.rate_minutes is not None:
         return events.Schedule.rate(Duration.minutes(spec.rate_minutes))
     at = spec.utc_time()
+    if spec.day_of_month is not None:
+        return events.Schedule.cron(minute=str(at.minute), hour=str(at.hour), day=spec.cron_day())
     return events.Schedule.cron(minute=str(at.minute), hour=str(at.hour))
 
 

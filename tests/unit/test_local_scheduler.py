@@ -40,6 +40,21 @@ def test_a_schedule_is_a_rate_or_a_daily_time_in_a_zone_without_daylight_saving(
         ScheduleSpec(logical_id="X", function="f", description="d", daily_at="00:05", timezone="Europe/Berlin")
 
 
+def test_a_monthly_schedule_fires_on_its_day_in_its_zone_which_may_be_the_day_before_in_utc():
+    first = ScheduleSpec(logical_id="X", function="f", description="d", daily_at="02:00", timezone="Asia/Shanghai",
+                         day_of_month=1)
+    assert first.expression() == "cron(0 18 L * ? *)"  # 02:00 on the 1st in Shanghai: the last day's 18:00 UTC
+    assert first.next_run(datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)) == \
+        datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc)
+    assert first.next_run(datetime(2027, 1, 31, 18, 0, tzinfo=timezone.utc)) == \
+        datetime(2027, 2, 28, 18, 0, tzinfo=timezone.utc)
+    tenth = ScheduleSpec(logical_id="X", function="f", description="d", daily_at="09:00", timezone="Asia/Shanghai",
+                         day_of_month=10)
+    assert tenth.expression() == "cron(0 1 10 * ? *)"
+    with pytest.raises(ValueError, match="monthly"):
+        ScheduleSpec(logical_id="X", function="f", description="d", rate_minutes=5, day_of_month=31)
+
+
 def test_the_scheduler_fires_each_schedule_at_its_time():
     now = [datetime(2026, 12, 31, 15, 58, tzinfo=timezone.utc)]
     runtime = Runtime()
