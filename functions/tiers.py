@@ -10,8 +10,8 @@ from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.observability import make_tracer
 from loyalty.platform.schemas import errors, json_content
 from loyalty.tiers.ladder import Ladder, LadderInput
-from loyalty.tiers.requests import ManualTierRequest
-from loyalty.tiers.results import BenefitsView, ManualTierResult, MonthlyVoucherResult, TierHistoryPage
+from loyalty.tiers.requests import BirthdayClaimRequest, ManualTierRequest
+from loyalty.tiers.results import BenefitsView, BirthdayBenefitResult, ManualTierResult, MonthlyVoucherResult, TierHistoryPage
 from loyalty.wiring import services
 
 logger = Logger()
@@ -73,6 +73,25 @@ def post_monthly_voucher(member_id: MemberId):
     return json_response(200, services().tier_queries.claim_monthly_voucher(member_id, caller(router)))
 
 
+@router.post(
+    "/v1/members/<member_id>/benefits/birthday",
+    summary="Give the member their tier's birthday benefit (in the birthday month, once a year)",
+    description="In the member's birthday month (the program's time zone): the tier's bonus points into the ledger "
+                "(PointsEarned.v1, kind birthday, credited to the store named) and its birthday voucher into the "
+                "wallet. Asking again that year answers the same voucher and gives no second bonus; outside the "
+                "month, or with no birthday on file, 422 NOT_BIRTHDAY_MONTH.",
+    tags=["tiers"],
+    responses={200: json_content(BirthdayBenefitResult, "What the benefit gave"),
+               **errors(not_found=("MEMBER_NOT_FOUND",), refused=("NOT_BIRTHDAY_MONTH",))},
+)
+def post_birthday_benefit(member_id: MemberId, request: BirthdayClaimRequest):
+    client = caller(router)
+    result = services().tier_queries.claim_birthday_benefit(member_id, request, client)
+    logger.info("birthday benefit", extra={"member_id": member_id, "tier": result.tier, "year": result.year,
+                                           "bonus_given_now": result.bonus_given_now, "client_id": client.client_id})
+    return json_response(200, result)
+
+
 @router.get(
     "/v1/members/<member_id>/tier-history",
     summary="Every tier change of a member, newest first, with its reason",
@@ -111,6 +130,7 @@ SCOPES = {
     "PUT /v1/tiers/ladder": Scope.PROGRAM_ADMIN,
     "GET /v1/members/{member_id}/benefits": Scope.POINTS_READ,
     "POST /v1/members/{member_id}/benefits/monthly-voucher": Scope.POINTS_WRITE,
+    "POST /v1/members/{member_id}/benefits/birthday": Scope.POINTS_WRITE,
     "GET /v1/members/{member_id}/tier-history": Scope.POINTS_READ,
     "PUT /v1/members/{member_id}/tier": Scope.PROGRAM_ADMIN,
 }

@@ -252,6 +252,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             Route("PUT", "/v1/tiers/ladder"),
             Route("GET", "/v1/members/{member_id}/benefits"),
             Route("POST", "/v1/members/{member_id}/benefits/monthly-voucher"),
+            Route("POST", "/v1/members/{member_id}/benefits/birthday"),
             Route("GET", "/v1/members/{member_id}/tier-history"),
             Route("PUT", "/v1/members/{member_id}/tier"),
         ),
@@ -399,6 +400,15 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 SETTLEMENT_SHARDS = int(CDK_CONTEXT.get("loyalty:settlementShards", 8))
 EXPORT_KEEP_DAYS = 7  # a member's data export is deleted from the bucket after this many days
 
+INSIGHT_EVENTS = (
+    "MemberEnrolled.v1", "MemberProfileChanged.v1", "MemberErased.v1", "PurchaseRecorded.v1", "PointsReturned.v1",
+    "PointsEarned.v1", "TierChanged.v1", "FeedbackReceived.v1", "RewardRedeemed.v1",
+)
+KPI_EVENTS = (
+    "MemberEnrolled.v1", "PurchaseRecorded.v1", "PointsReturned.v1", "PointsEarned.v1", "PointsAdjusted.v1",
+    "PointsExpired.v1", "RewardRedeemed.v1", "RedemptionCancelled.v1", "PointsPaymentCaptured.v1", "TierChanged.v1",
+    "FeedbackReceived.v1", "FeedbackResolved.v1",
+)
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(
         logical_id="FeedbackQueue",

@@ -34,3 +34,30 @@ def test_a_message_that_is_not_a_bus_event_is_refused_naming_the_field(body, fie
     with pytest.raises(MalformedBusMessage, match=field.replace(".", r"\.")) as refused:
         bus_event(body)
     assert "SH-JINGAN" not in str(refused.value)
+
+
+def test_a_batch_answers_its_failures_one_by_one():
+    from aws_lambda_powertools import Logger, Metrics
+
+    from loyalty.platform.bus import process_bus_batch
+
+    applied = []
+
+    def apply(event):
+        if event.detail["order_id"] == "BOOM":
+            raise RuntimeError("the table refused")
+        applied.append(event.event_id)
+        return "applied"
+
+    def message(message_id: str, body: str) -> dict:
+        return {"messageId": message_id, "receiptHandle": "r", "body": body, "attributes": {
+            "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "s", "ApproximateFirstReceiveTimestamp": "0"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "r"}
+
+    boom = {**DELIVERED, "detail": {**DELIVERED["detail"], "event_id": "evt_2", "order_id": "BOOM"}}
+    batch = {"Records": [message("m-ok", json.dumps(DELIVERED)), message("m-boom", json.dumps(boom)),
+                         message("m-bad", "{}")]}
+    answer = process_bus_batch(batch, None, apply, logger=Logger(service="test"),
+                               metrics=Metrics(namespace="Test", service="test"), name="Insight")
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-boom"}, {"itemIdentifier": "m-bad"}]}
+    assert applied == ["evt_01M8YC7BPFCP5NM86610APMBSG"]

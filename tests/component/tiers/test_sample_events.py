@@ -17,6 +17,7 @@ EXPECTED = [  # in order, with the status each answers
     ("tiers/set-tier-locked", 200),
     ("tiers/get-benefits", 200),
     ("tiers/claim-monthly-voucher", 200),
+    ("tiers/claim-birthday-benefit", 200),
     ("tiers/get-tier-history", 200),
 ]
 
@@ -28,6 +29,8 @@ def test_every_tiers_sample_is_covered():
 
 def test_the_tiers_samples_answer_as_documented(services, chosen_ids, ctx):
     enroll_as(services, chosen_ids, SAMPLE_MEMBER, "13900139000")
+    services.table.update_item(Key={"PK": f"MEMBER#{SAMPLE_MEMBER}", "SK": "PROFILE"},  # born in November
+                               UpdateExpression="SET birthday = :b", ExpressionAttributeValues={":b": "1992-11-20"})
     answers = {}
     for name, status in EXPECTED:
         response = tiers.handler(json.loads((EVENTS / f"{name}.json").read_text()), ctx)
@@ -36,6 +39,7 @@ def test_the_tiers_samples_answer_as_documented(services, chosen_ids, ctx):
     assert answers["tiers/get-benefits"]["tier"] == "gold"
     assert answers["tiers/get-benefits"]["locked_until"] == "2027-06-30"
     assert [h["reason"] for h in answers["tiers/get-tier-history"]["items"]] == ["manual"]
+    assert answers["tiers/claim-birthday-benefit"]["bonus_points"] == 1000  # gold's birthday bonus
 
 
 def test_the_review_sample_runs_the_review(services, ctx):

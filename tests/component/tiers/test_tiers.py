@@ -107,6 +107,37 @@ def test_the_monthly_voucher_is_issued_once_per_month(services, clock, member, c
     assert (status, body["error"]["code"]) == (422, "NO_MONTHLY_VOUCHER")
 
 
+def born(services, member, birthday: str) -> None:
+    services.table.update_item(Key={"PK": f"MEMBER#{member}", "SK": "PROFILE"}, UpdateExpression="SET birthday = :b",
+                               ExpressionAttributeValues={":b": birthday})
+
+
+def test_the_birthday_benefit_is_given_in_the_birthday_month_once_a_year(services, clock, member, ctx, publisher):
+    buy(services, clock, member, "B-1", "5200.00")  # gold: 1,000 bonus points and a birthday voucher
+    before = services.points_queries.balance(member, ClientIdentity.from_context(POS_SH)).body()["available"]
+    birthday = MEMBER + "/benefits/birthday"
+    status, body = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={"store_id": "SH-JINGAN"})
+    assert (status, body["error"]["code"]) == (422, "NOT_BIRTHDAY_MONTH")  # no birthday on file
+    born(services, member, "1990-12-07")
+    status, body = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={"store_id": "SH-JINGAN"})
+    assert (status, body["error"]["code"]) == (422, "NOT_BIRTHDAY_MONTH")  # it is November in Shanghai
+    born(services, member, "1990-11-07")
+    status, first = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={"store_id": "SH-JINGAN"})
+    assert status == 200, first
+    assert (first["tier"], first["year"], first["bonus_points"], first["bonus_given_now"]) == ("gold", 2026, 1000, True)
+    assert first["voucher_code"]
+    status, again = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={"store_id": "SH-JINGAN"})
+    assert status == 200 and again["bonus_given_now"] is False and again["voucher_code"] == first["voucher_code"]
+    after = services.points_queries.balance(member, ClientIdentity.from_context(POS_SH)).body()["available"]
+    assert after - before == 1000
+    earned = [e.detail for e in publisher.events if e.detail_type == "PointsEarned.v1" and e.detail["kind"] == "birthday"]
+    assert [(e["points"], e["store_id"]) for e in earned] == [(1000, "SH-JINGAN")]
+    status, body = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={"store_id": "HZ-XIHU"})
+    assert (status, body["error"]["field"]) == (403, "store_id")  # the Shanghai till acts for its stores only
+    status, body = call(tiers_handler, ctx, "POST", birthday, member_id=member, body={})
+    assert (status, body["error"]["field"]) == (400, "store_id")
+
+
 def test_the_ladder_is_validated_and_versioned(services, ctx):
     status, ladder = call(tiers_handler, ctx, "GET", "/v1/tiers/ladder", client=BACKOFFICE)
     assert status == 200 and ladder["version"] == 0

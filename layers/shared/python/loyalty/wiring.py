@@ -349,8 +349,12 @@ class Services:
     def tier_queries(self) -> TierQueries:
         from loyalty.tiers.service import TierQueries
 
+        from loyalty.platform.member_directory import DynamoMemberDirectory
+
+        # Birthday benefits: the birthday from the members' profile, the bonus through the points ledger.
         return TierQueries(self.tier_ladder, self.tier_standings, self.tier_records, self.clock, self._program_zone,
-                           vouchers=self.voucher_wallet)
+                           vouchers=self.voucher_wallet, birthdays=DynamoMemberDirectory(self.table),
+                           bonus=self.points_service)
 
     # -- feedback ---------------------------------------------------------------------------------
     @cached_property
@@ -438,6 +442,10 @@ class Services:
 
         return SettlementReports(counters=self.settlement_counters, rules=self.program_rules, stores=self.stores,
                                  clock=self.clock)
+
+    # -- insight ----------------------------------------------------------------------------------
+
+    # -- kpis -------------------------------------------------------------------------------------
 
 
 _current: Services | None = None

@@ -28,6 +28,9 @@ class Scope(str, Enum):
     FEEDBACK_WRITE = "feedback:write"
     FEEDBACK_MANAGE = "feedback:manage"
     REPORTS_READ = "reports:read"
+    KPIS_READ = "kpis:read"  # KPI and reconciliation reports; a key for some stores sees those stores' figures
+    INSIGHT_READ = "insight:read"  # members' behaviour profiles, tags, stages and the churn-risk work list
+    INSIGHT_MANAGE = "insight:manage"  # tag rules, staff's tag decisions, working the churn-risk list
 
 
 _FRONT_OF_HOUSE = {  # tills, the webshop and the app serve the member in person: they see who it is

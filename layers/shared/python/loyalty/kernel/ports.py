@@ -1,7 +1,7 @@
 """Interfaces the use cases need. Adapters implement them; tests pass fakes in."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterator, Protocol, Sequence
 
 from loyalty.kernel.stores import Store
@@ -46,6 +46,20 @@ class MemberDirectory(Protocol):
     """Whether a member exists, for capabilities that take a member id from a client."""
 
     def member_exists(self, member_id: str) -> bool: ...
+
+
+class BirthdayBook(Protocol):
+    """A member's birthday for a birthday benefit: (exists, birthday or None). Erased members have none."""
+
+    def member_birthday(self, member_id: str) -> tuple[bool, date | None]: ...
+
+
+class BonusPoints(Protocol):
+    """Points a capability gives a member outside a purchase (the points capability implements it)."""
+
+    def grant_birthday_bonus(self, member_id: str, points: int, year: int, store_id: str,
+                             occurred_at: datetime) -> bool:
+        """Once per member and year; False when this year's bonus was already given."""
 
 
 class MemberDataHolder(Protocol):

@@ -7,9 +7,11 @@ consumer deduplicates by."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loyalty.kernel.errors import DomainError
 
 
 class MalformedBusMessage(ValueError):
@@ -46,3 +48,33 @@ def bus_event(body: str) -> BusEvent:
     except ValueError:
         raise MalformedBusMessage("not an event of the bus; fields: detail.occurred_at") from None
     return event
+
+
+def process_bus_batch(event: dict, context: Any, apply: Callable[[BusEvent], str], *, logger: Any,
+                      metrics: Any, name: str) -> dict:
+    """Run `apply` on each event of an SQS batch from a bus subscription and answer the failures one by
+    one (batchItemFailures), so a bad message never fails its batch; after the queue's maxReceiveCount a
+    failing message goes to the dead-letter queue. `apply` returns an outcome word ("applied",
+    "duplicate", "ignored"...), counted as the metric `<name>` + the word's title case."""
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+    def record_handler(record) -> None:
+        try:
+            parsed = bus_event(record.body)
+            outcome = apply(parsed)
+        except Exception as error:
+            logger.warning(f"{name} event failed", extra={
+                "message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count,
+                "error_type": type(error).__name__,
+                # our own errors name ids and fields; others might echo a body
+                "error": str(error) if isinstance(error, (MalformedBusMessage, DomainError)) else None})
+            metrics.add_metric(name=f"{name}Failed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.debug(f"{name} event", extra={"event_id": parsed.event_id, "detail_type": parsed.detail_type,
+                                             "outcome": outcome})
+        metrics.add_metric(name=f"{name}{outcome.title()}", unit=MetricUnit.Count, value=1)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

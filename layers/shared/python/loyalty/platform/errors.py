@@ -82,6 +82,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.PointsNotWholeCents: 422,
     points.PointsPaymentNotCaptured: 422,
     tiers.NoMonthlyVoucher: 422,
+    tiers.NotBirthdayMonth: 422,
     rewards.RewardNotAvailable: 422,
     rewards.RedemptionLimitReached: 422,
     rewards.VoucherExpired: 422,

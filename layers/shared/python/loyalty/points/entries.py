@@ -11,6 +11,7 @@ class EntryType(str, Enum):
     ACTIVITY = "activity"
     WELCOME = "welcome"
     REFERRAL = "referral"
+    BIRTHDAY = "birthday"
     ADJUSTMENT = "adjustment"
     ACTIVATION = "activation"
     DEBT_REPAYMENT = "debt_repayment"
@@ -29,8 +30,8 @@ CHAIN_ORIGIN = "*"  # points earned outside any store (bonuses, adjustments with
 class Reference(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
-    kind: str = Field(description="purchase, return, activity, enrollment, referral, adjustment, lot, expiry, "
-                                  "redemption, points_payment")
+    kind: str = Field(description="purchase, return, activity, enrollment, referral, birthday, adjustment, lot, "
+                                  "expiry, redemption, points_payment")
     id: str
 
 

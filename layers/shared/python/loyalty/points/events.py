@@ -22,7 +22,7 @@ class PointsEvent(DomainEvent):
 class PointsEarned(PointsEvent):
     """Points credited to a member: a purchase, an activity, a welcome or referral bonus."""
 
-    kind: str = Field(description="purchase, activity, welcome, referral")
+    kind: str = Field(description="purchase, activity, welcome, referral, birthday")
     reference_id: str = Field(description="The order, activity or member the points are for")
     points: int
     pending: bool = Field(description="True while the points wait out the return window")

@@ -333,6 +333,14 @@ class PointsService:
         except MemberNotFound:
             return None  # the referrer has left the program
 
+    def grant_birthday_bonus(self, member_id: str, points: int, year: int, store_id: str,
+                             occurred_at: datetime) -> bool:
+        """A tier's birthday bonus, once per member and year (kernel.ports.BonusPoints)."""
+        outcome = self._bonus(member_id, points, EntryType.BIRTHDAY, ("birthday", f"{member_id}:{year}"),
+                              Reference(kind="birthday", id=str(year)), f"birthday bonus {year}", store_id,
+                              occurred_at)
+        return outcome.created
+
     def _bonus(self, member_id: str, points: int, entry_type: EntryType, claim_key: tuple[str, str],
                reference: Reference, reason: str, store_id: str, occurred_at: datetime) -> Outcome[BonusResult]:
         rules = self._rules.current()

@@ -39,7 +39,7 @@ MAX_REPORT_DAYS = 92  # a quarter
 RETURN_EVENT = "PointsReturned.v1"  # the event a return entry carries; its detail names the purchase's store
 
 # Every ledger entry type, by what it does to the settlement (tests check this is every type the ledger has).
-EARNING = frozenset({"earn", "activity", "welcome", "referral"})
+EARNING = frozenset({"earn", "activity", "welcome", "referral", "birthday"})
 ADJUSTMENT = "adjustment"  # counts as issued when it adds points
 RETURN = "return"
 EXPIRY = "expiry"

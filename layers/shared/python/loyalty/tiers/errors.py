@@ -14,6 +14,12 @@ class UnknownTier(InvalidInput):
     code = "UNKNOWN_TIER"
 
 
+class NotBirthdayMonth(BusinessRuleViolation):
+    """The birthday benefit is given in the member's birthday month only, and needs a birthday on file."""
+
+    code = "NOT_BIRTHDAY_MONTH"
+
+
 class NoMonthlyVoucher(BusinessRuleViolation):
     """The member's tier gives no monthly voucher."""
 

@@ -9,6 +9,18 @@ from pydantic import Field
 from loyalty.kernel.models import IsoDateTime, Result
 
 
+class BirthdayBenefitResult(Result):
+    """The tier's birthday benefit, given once per member and year in the birthday month."""
+
+    member_id: str
+    tier: str
+    year: int
+    bonus_points: int = Field(description="Points the benefit gives (0: none)")
+    voucher_code: str | None = Field(description="The birthday voucher in the wallet, when the tier gives one")
+    bonus_given_now: bool = Field(description="True when this call gave the bonus points; False when this year's "
+                                              "had been given already (or the tier gives none)")
+
+
 class TierChangeNote(Result):
     """A tier change an operation made (the purchase response's `tier_change`)."""
 

@@ -10,18 +10,18 @@ from zoneinfo import ZoneInfo
 
 from loyalty.kernel.errors import ConcurrentUpdate, MemberNotFound
 from loyalty.kernel.identity import ClientIdentity, Scope
-from loyalty.kernel.ports import Clock
+from loyalty.kernel.ports import BirthdayBook, BonusPoints, Clock
 from loyalty.kernel.standing import HeldTier, QualifyingFact, StandingChange, StandingLedger, StandingUpdate
 from loyalty.kernel.vouchers import VoucherGrant, VoucherIssuer
 from loyalty.tiers.domain import Standing, TierMove, progress, record, review, set_by_hand, window_figures
 from loyalty.kernel.errors import InvalidInput
-from loyalty.tiers.errors import NoMonthlyVoucher, UnknownTier
+from loyalty.tiers.errors import NoMonthlyVoucher, NotBirthdayMonth, UnknownTier
 from loyalty.tiers.events import CriterionGap, TierChanged, TierDowngradeWarning
 from loyalty.tiers.ladder import Ladder, LadderInput
 from loyalty.tiers.ports import HistoryEntry, LadderRepository, ReviewIndex, TierRecords
-from loyalty.tiers.requests import ManualTierRequest
+from loyalty.tiers.requests import BirthdayClaimRequest, ManualTierRequest
 from loyalty.tiers.results import (
-    BenefitsView, HistoryItem, ManualTierResult, MonthlyVoucherResult, ReviewRun, TierChangeNote, TierHistoryPage,
+    BenefitsView, BirthdayBenefitResult, HistoryItem, ManualTierResult, MonthlyVoucherResult, ReviewRun, TierChangeNote, TierHistoryPage,
 )
 
 REVIEW_LOOKBACK_DAYS = 3  # the first run's range; later runs start after the last day finished
@@ -197,13 +197,16 @@ class TierAdmin:
 
 class TierQueries:
     def __init__(self, ladders: LadderRepository, standings: StandingLedger, records: TierRecords, clock: Clock,
-                 zone: Callable[[], ZoneInfo], vouchers: VoucherIssuer | None = None):
+                 zone: Callable[[], ZoneInfo], vouchers: VoucherIssuer | None = None,
+                 birthdays: BirthdayBook | None = None, bonus: BonusPoints | None = None):
         self._ladders = ladders
         self._standings = standings
         self._records = records
         self._clock = clock
         self._zone = zone
         self._vouchers = vouchers
+        self._birthdays = birthdays
+        self._bonus = bonus
 
     def _load(self, member_id: str) -> tuple[Ladder, Standing]:
         exists, stored, profile_tier = self._standings.standing(member_id)
@@ -255,6 +258,39 @@ class TierQueries:
                              terms={"discount": "amount_off", "amount_off": str(v.amount_off),
                                     "min_spend": str(v.min_spend), "valid_days": v.valid_days})
         return MonthlyVoucherResult(member_id=member_id, tier=tier.code, code=self._vouchers.issue(member_id, grant))
+
+
+    def claim_birthday_benefit(self, member_id: str, request: BirthdayClaimRequest,
+                               client: ClientIdentity) -> BirthdayBenefitResult:
+        """The birthday benefit of the member's tier, in their birthday month (the program's zone), once a
+        year: the bonus points into the ledger, the voucher into the wallet. Asking again that year
+        answers the same voucher and gives no second bonus."""
+        client.require(Scope.POINTS_WRITE)
+        client.require_store(request.store_id)
+        exists, birthday = self._birthdays.member_birthday(member_id) if self._birthdays else (True, None)
+        if not exists:
+            raise MemberNotFound(f"member {member_id} does not exist")
+        now = self._clock.now()
+        today = now.astimezone(self._zone()).date()
+        if birthday is None or birthday.month != today.month:
+            raise NotBirthdayMonth("the birthday benefit is given in the member's birthday month, which needs a "
+                                   "birthday on file", field="member_id")
+        ladder, standing = self._load(member_id)
+        tier = ladder.tier(standing.tier)
+        benefit = tier.birthday
+        points = benefit.bonus_points if benefit and self._bonus else 0
+        given = bool(points) and self._bonus.grant_birthday_bonus(member_id, points, today.year,
+                                                                  request.store_id, now)
+        code = None
+        if benefit and benefit.voucher and self._vouchers:
+            v = benefit.voucher
+            code = self._vouchers.issue(member_id, VoucherGrant(
+                issue_key=f"birthday:{today.year}", source_kind="birthday", source_id=tier.code,
+                title_zh=v.title_zh, title_en=v.title_en,
+                terms={"discount": "amount_off", "amount_off": str(v.amount_off), "min_spend": str(v.min_spend),
+                       "valid_days": v.valid_days}))
+        return BirthdayBenefitResult(member_id=member_id, tier=tier.code, year=today.year, bonus_points=points,
+                                     voucher_code=code, bonus_given_now=given)
 
 
 def _monthly_key(tier: str, today: date) -> str:
