@@ -8,7 +8,7 @@ import json
 
 from botocore.exceptions import ClientError
 
-from infra.resources import EVENT_BUS_NAME, QUEUES, TABLE
+from infra.resources import EVENT_BUS_NAME, QUEUES, TABLE, QueueSpec
 
 
 class ExistingTableMismatch(RuntimeError):
@@ -150,9 +150,10 @@ def _queue(sqs_client, name: str, attributes: dict[str, str]) -> str:
         return url
 
 
-def subscribe_queues(events_client, sqs_client, urls: dict[str, str], bus_name: str = EVENT_BUS_NAME) -> None:
+def subscribe_queues(events_client, sqs_client, urls: dict[str, str], bus_name: str = EVENT_BUS_NAME,
+                     queues: tuple[QueueSpec, ...] = QUEUES) -> None:
     """The stack's rules that deliver events from the bus to the queues subscribed to them."""
-    for queue in QUEUES:
+    for queue in queues:
         if not queue.subscribes_to:
             continue
         arn = sqs_client.get_queue_attributes(QueueUrl=urls[queue.logical_id],
