@@ -266,6 +266,37 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=900,
     ),
     FunctionSpec(
+        name="kpi_events",
+        handler="kpi_events.handler",
+        description="Counts the bus's events into the daily KPI aggregates, exactly once",
+        table_access="write",
+        timeout_seconds=30,
+    ),
+    FunctionSpec(
+        name="kpis",
+        handler="kpis.handler",
+        description="KPI reports by store, city, channel, day or month, and the reconciliation reports",
+        routes=(
+            Route("GET", "/v1/reports/kpis"),
+            Route("GET", "/v1/reports/reconciliation"),
+        ),
+        table_access="read",
+    ),
+    FunctionSpec(
+        name="kpi_reconciliation",
+        handler="kpi_reconciliation.handler",
+        description="Daily: proves the day's books (balances against ledger entries, KPIs against settlement)",
+        table_access="write",
+        timeout_seconds=900,
+    ),
+    FunctionSpec(
+        name="kpi_digest",
+        handler="kpi_digest.handler",
+        description="Monthly: stores the month's KPIs against the month before and announces the digest",
+        table_access="write",
+        timeout_seconds=300,
+    ),
+    FunctionSpec(
         name="redemption",
         handler="redemption.handler",
         description="Spending points anywhere: rewards, redemptions, the voucher wallet, points at the till",
@@ -437,6 +468,16 @@ QUEUES: tuple[QueueSpec, ...] = (
         consumer="points_expiry_worker",
         batch_size=1,  # one partition per invocation, with the whole time budget
     ),
+    QueueSpec(
+        logical_id="KpiQueue",
+        name="loyalty-kpis",
+        visibility_timeout_seconds=180,  # 6x the consumer's 30 s timeout
+        max_receive_count=5,
+        dlq_name="loyalty-kpis-dlq",
+        consumer="kpi_events",
+        batch_size=10,
+        subscribes_to=KPI_EVENTS,
+    ),
 )
 STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
     StreamConsumerSpec(
@@ -494,6 +535,21 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         daily_at="00:30",  # after midnight in the program's zone, after the expiry job's hand-out
         timezone="Asia/Shanghai",
         description="Review members' tiers that are due: downgrades, warnings, locks that end",
+    ),
+    ScheduleSpec(
+        logical_id="KpiReconciliationSchedule",
+        function="kpi_reconciliation",
+        daily_at="02:00",  # after the day's events have been counted
+        timezone="Asia/Shanghai",
+        description="Prove yesterday's books and report any drift",
+    ),
+    ScheduleSpec(
+        logical_id="KpiDigestSchedule",
+        function="kpi_digest",
+        daily_at="06:00",
+        timezone="Asia/Shanghai",
+        day_of_month=1,
+        description="Store last month's KPI digest against the month before",
     ),
     ScheduleSpec(
         logical_id="FeedbackOverdueSchedule",
@@ -564,6 +620,7 @@ class MonitoringSpec:
     function_throttles: int = 1  # Throttles of Lambda in the account and region (the functions share its concurrency)
     table_throttle_events: int = 1  # ReadThrottleEvents or WriteThrottleEvents of the table or one index
     stream_iterator_age_seconds: int = 60  # IteratorAge maximum of a stream consumer
+    reconciliation_drift: int = 1  # drifts the daily reconciliation found (its ReconciliationDrift metric)
 
     @property
     def topic_name(self) -> str:

@@ -15,9 +15,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.function import LoyaltyFunction
+from infra.function import METRICS_NAMESPACE, LoyaltyFunction
 from infra.resources import MONITORING, STREAM_CONSUMERS, TABLE
 
+RECONCILIATION_FUNCTION = "kpi_reconciliation"
 ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
@@ -106,6 +107,16 @@ class Monitoring(Construct):
                         description=f"{consumer.function} is more than {spec.stream_iterator_age_seconds} s behind "
                                     f"the table's stream: {consumer.when_behind} (the stream keeps 24 hours).")
 
+        # The books disagreed with themselves: the reconciliation's own metric (Powertools, service = function).
+        drift = cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name="ReconciliationDrift",
+                                  dimensions_map={"service": RECONCILIATION_FUNCTION}, period=period,
+                                  statistic="Sum")
+        self._alarm("ReconciliationDrift", drift, spec.reconciliation_drift, AT_LEAST,
+                    name=spec.alarm_name("reconciliation", "drift"),
+                    description="The daily reconciliation found books that disagree with themselves: GET "
+                                "/v1/reports/reconciliation?date= lists each drift with both values; find the "
+                                "cause before anything is corrected by hand (README, Operations).")
+
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=spec.dashboard_name,
                                               default_interval=Duration.hours(3))
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=6))
@@ -124,6 +135,8 @@ class Monitoring(Construct):
             _graph("Stream iterator age (ms)", _labelled(iterator_ages, [c.function for c in STREAM_CONSUMERS]),
                    width=8, limit=spec.stream_iterator_age_seconds * 1000),
         )
+        self.dashboard.add_widgets(_graph("Reconciliation drift", [drift.with_(label="drifts found")],
+                                          limit=spec.reconciliation_drift, width=24))
 
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float,
                comparison: cloudwatch.ComparisonOperator, *, name: str, description: str, periods: int = 1) -> None:

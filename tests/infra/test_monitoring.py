@@ -189,8 +189,9 @@ def test_every_stream_consumer_has_an_iterator_age_alarm(resources):
 def test_these_are_all_the_alarms(resources):
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
-    expected = dead_letter_queues + 2 + len(FUNCTIONS) + 1 + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
-    assert len(alarms) == expected == 41
+    expected = (dead_letter_queues + 2 + len(FUNCTIONS) + 1 + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
+                + 1)  # the reconciliation's drift
+    assert len(alarms) == expected == 47
 
 
 def _dashboard(resources) -> tuple[str, dict]:
@@ -208,6 +209,12 @@ def _dashboard(resources) -> tuple[str, dict]:
 
 def _metric_key(namespace: str, metric_name: str, dimensions: dict, statistic: str) -> tuple:
     return namespace, metric_name, tuple(sorted(dimensions.items())), statistic
+
+
+def test_drift_found_by_the_reconciliation_alarms(resources):
+    alarm = _alarm(resources, "ReconciliationDrift", [{"Name": "service", "Value": "kpi_reconciliation"}])
+    _assert_alarm(alarm, namespace="Loyalty", statistic="Sum", threshold=MONITORING.reconciliation_drift,
+                  comparison="GreaterThanOrEqualToThreshold", topic_id=_topic_id(resources))
 
 
 def test_dashboard_shows_every_alarm_and_the_alarms_metrics(resources):

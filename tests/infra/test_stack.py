@@ -96,7 +96,8 @@ def test_environment_names_are_exactly_what_the_settings_read(synthesized):
         assert queue_vars <= names, spec.name
     feedback_only = required_environment(FeedbackIntakeSettings) - core
     assert feedback_only == {env.FEEDBACK_QUEUE_URL}
-    assert set(env.QUEUE_URLS) == {q.logical_id for q in QUEUES}
+    # Queues that functions send to have a URL variable; those the bus fills (subscriptions) need none.
+    assert set(env.QUEUE_URLS) == {q.logical_id for q in QUEUES if not q.subscribes_to}
 
 
 def test_each_function_gets_only_the_permissions_it_uses(synthesized):

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.points.spending import PointsSpending
     from loyalty.rewards.service import Redemptions, RewardCatalogue, VoucherWallet
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
+    from loyalty.kpis.dynamo import DynamoKpiAggregates, DynamoKpiRecords
+    from loyalty.kpis.service import KpiCounting, KpiDigests, KpiReports, Reconciliation
     from loyalty.settlement.dynamo import DynamoSettlementCounters
     from loyalty.settlement.service import SettlementCounting, SettlementReports
     from loyalty.points.standing import PointsStandingLedger
@@ -445,7 +447,45 @@ class Services:
 
     # -- insight ----------------------------------------------------------------------------------
 
-    # -- kpis -------------------------------------------------------------------------------------
+    # -- kpis: counted from the bus; reconciled against the points ledger and the settlement ------
+    @cached_property
+    def kpi_aggregates(self) -> DynamoKpiAggregates:
+        from loyalty.kpis.dynamo import DynamoKpiAggregates
+
+        return DynamoKpiAggregates(self.table)
+
+    @cached_property
+    def kpi_records(self) -> DynamoKpiRecords:
+        from loyalty.kpis.dynamo import DynamoKpiRecords
+
+        return DynamoKpiRecords(self.table)
+
+    @cached_property
+    def kpi_counting(self) -> KpiCounting:
+        from loyalty.kpis.service import KpiCounting
+
+        return KpiCounting(self.kpi_aggregates, self.program_rules, self.cached_stores, self.clock)
+
+    @cached_property
+    def kpi_reports(self) -> KpiReports:
+        from loyalty.kpis.service import KpiReports
+
+        return KpiReports(self.kpi_aggregates, self.program_rules, self.stores, self.clock)
+
+    @cached_property
+    def kpi_digests(self) -> KpiDigests:
+        from loyalty.kpis.service import KpiDigests
+
+        return KpiDigests(self.kpi_aggregates, self.kpi_records, self.program_rules, self.clock)
+
+    @cached_property
+    def reconciliation(self) -> Reconciliation:
+        from loyalty.kpis.service import Reconciliation
+        from loyalty.points.dynamo import DynamoLedgerBooks
+
+        # The members' books as the points capability stores them; the chain's figures as settlement counts them.
+        return Reconciliation(self.kpi_aggregates, self.kpi_records, DynamoLedgerBooks(self.table),
+                              self.settlement_reports, self.program_rules, self.clock)
 
 
 _current: Services | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from loyalty.feedback import errors as feedback
 from loyalty.kernel import errors as e
 from loyalty.members import errors as members
+from loyalty.kpis import errors as kpis
 from loyalty.points import errors as points
 from loyalty.rewards import errors as rewards
 from loyalty.tiers import errors as tiers
@@ -83,6 +84,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     points.PointsPaymentNotCaptured: 422,
     tiers.NoMonthlyVoucher: 422,
     tiers.NotBirthdayMonth: 422,
+    kpis.ReconciliationNotFound: 404,
     rewards.RewardNotAvailable: 422,
     rewards.RedemptionLimitReached: 422,
     rewards.VoucherExpired: 422,

@@ -49,6 +49,33 @@ def ledger_key(member_id: str, seq: int) -> dict[str, str]:
     return {"PK": member_pk(member_id), "SK": f"{LEDGER}{seq:012d}"}
 
 
+class DynamoLedgerBooks:
+    """A member's books as stored, for the reconciliation: the balance item and the newest ledger entries."""
+
+    PAGE = 50
+
+    def __init__(self, table):
+        self._table = table
+
+    def books(self, member_id: str, since: datetime) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The balance, and the ledger entries recorded since `since` plus the one before them, oldest
+        first: newest first from the end of the ledger until an entry older than `since`."""
+        balance = self._table.get_item(Key=balance_key(member_id), ConsistentRead=True).get("Item")
+        query: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(member_pk(member_id))
+                                 & Key("SK").begins_with(LEDGER), "ScanIndexForward": False, "Limit": self.PAGE,
+                                 "ConsistentRead": True}
+        entries: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**query)
+            for item in page["Items"]:
+                entries.append(plain(item))
+                if datetime.fromisoformat(item["recorded_at"]) < since:
+                    return (plain(balance) if balance else None), entries[::-1]
+            if "LastEvaluatedKey" not in page:
+                return (plain(balance) if balance else None), entries[::-1]
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def purchase_key(store_id: str, order_id: str) -> dict[str, str]:
     """A purchase is keyed by its business key alone: the record is also the purchase's idempotency
     claim (one item, not two), and a return finds it from the store and order it names."""

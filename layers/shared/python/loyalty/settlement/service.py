@@ -49,6 +49,15 @@ class SettlementReports:
         self._stores = stores
         self._clock = clock
 
+    def day_totals(self, day) -> dict[str, int]:
+        """The chain's figures of one day and the sum of every store's net position (zero when the
+        counters hold together): what the KPI reconciliation compares its own counts with."""
+        totals = add_up(self._counters.read(day, day))
+        summed = {name: sum(getattr(counts, name) for counts in totals.values()) for name in FIGURES}
+        parties = set(totals) | {store for counts in totals.values() for store in counts.spent_from}
+        summed["net_positions"] = sum(p.net for party in parties for p in positions(party, totals))
+        return summed
+
     def report(self, query: SettlementQuery, client: ClientIdentity) -> SettlementReport:
         """Per store: the period's figures and its position against every other store, from the daily
         counters (every shard of every day: never the ledger)."""
