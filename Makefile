@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install run test test-fast synth layers openapi events invoke keys clean bench bench-expiry bench-tiers
+.PHONY: install run test test-fast synth layers openapi events invoke keys clean bench bench-expiry bench-tiers bench-kpis
 
 install: $(VENV)/.installed node_modules/.installed .build/java.ok layers
 
@@ -102,6 +102,10 @@ bench-expiry: install
 
 bench-tiers: install
 	$(PY) -m bench.tier_review
+
+# What counting one event writes and what a year's KPI report reads (bench/kpis.py; about 2 minutes).
+bench-kpis: install
+	$(PY) -m bench.kpis
 
 clean:
 	rm -rf .build cdk.out .local-data

@@ -27,7 +27,15 @@ def handler(event, context):
     publisher = services().publisher
 
     def record_handler(record: DynamoDBRecord):
-        domain_event = event_from_stream_record(record.raw_event)
+        try:
+            domain_event = event_from_stream_record(record.raw_event)
+        except Exception as error:
+            # The item's keys and the error's type only: the image holds the detail.
+            logger.warning("outbox item unreadable", extra={
+                "sequence_number": record.dynamodb.sequence_number, "keys": record.dynamodb.keys,
+                "error_type": type(error).__name__})
+            metrics.add_metric(name="OutboxEventFailed", unit=MetricUnit.Count, value=1)
+            raise
         if domain_event is None:
             return
         try:

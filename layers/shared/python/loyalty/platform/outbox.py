@@ -90,4 +90,8 @@ def event_from_stream_record(record: dict[str, Any]) -> RelayedEvent | None:
     if not carries_event(record):
         return None
     image = record["dynamodb"]["NewImage"]
-    return event_from_item({name: _deserializer.deserialize(value) for name, value in image.items()})
+    # Only the event's own attributes: the item it rides on (a purchase record, a ledger entry) is not the
+    # relay's business, and its other attributes need not even deserialize here.
+    wanted = {"evt_id", "evt_source", EVENT_TYPE_ATTRIBUTE, "evt_at", "evt_detail",
+              "event_id", "source", "detail_type", "occurred_at", "detail"}
+    return event_from_item({name: _deserializer.deserialize(value) for name, value in image.items() if name in wanted})
