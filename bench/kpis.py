@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"seeded {seeded:,} daily rows in {time.monotonic() - started:.0f} s", flush=True)
         services = Services(table=table, clock=Clock(datetime(2026, 12, 31, 4, tzinfo=timezone.utc)),
                             settings=CoreSettings(table_name=TABLE.name, event_bus_name="unused",
-                                                  default_country_code="86"))
+                                                  default_country_code="86", erasure_grace_days=30))
         services.stores.put_store(Store(store_id="S000", name="静安嘉里店", city="上海"))
         services.program_rules.current()
         meter = DynamoMeter(table.meta.client)

@@ -266,6 +266,31 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=900,
     ),
     FunctionSpec(
+        name="insight_events",
+        handler="insight_events.handler",
+        description="Keeps each member's behaviour profile, tags and lifecycle stage from the bus's events",
+        table_access="write",
+        timeout_seconds=30,
+    ),
+    FunctionSpec(
+        name="insight",
+        handler="insight.handler",
+        description="Member insight: profile, tags and stage, the stores' churn-risk lists",
+        routes=(
+            Route("GET", "/v1/members/{member_id}/insight"),
+            Route("GET", "/v1/insight/churn-risk"),
+            Route("PATCH", "/v1/insight/churn-risk/{member_id}"),
+        ),
+        table_access="write",
+    ),
+    FunctionSpec(
+        name="insight_check",
+        handler="insight_check.handler",
+        description="Daily: re-assesses the members whose stage or churn risk time alone may change today",
+        table_access="write",
+        timeout_seconds=900,
+    ),
+    FunctionSpec(
         name="kpi_events",
         handler="kpi_events.handler",
         description="Counts the bus's events into the daily KPI aggregates, exactly once",
@@ -469,6 +494,16 @@ QUEUES: tuple[QueueSpec, ...] = (
         batch_size=1,  # one partition per invocation, with the whole time budget
     ),
     QueueSpec(
+        logical_id="InsightQueue",
+        name="loyalty-insight",
+        visibility_timeout_seconds=180,  # 6x the consumer's 30 s timeout
+        max_receive_count=5,
+        dlq_name="loyalty-insight-dlq",
+        consumer="insight_events",
+        batch_size=10,
+        subscribes_to=INSIGHT_EVENTS,
+    ),
+    QueueSpec(
         logical_id="KpiQueue",
         name="loyalty-kpis",
         visibility_timeout_seconds=180,  # 6x the consumer's 30 s timeout
@@ -535,6 +570,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         daily_at="00:30",  # after midnight in the program's zone, after the expiry job's hand-out
         timezone="Asia/Shanghai",
         description="Review members' tiers that are due: downgrades, warnings, locks that end",
+    ),
+    ScheduleSpec(
+        logical_id="InsightCheckSchedule",
+        function="insight_check",
+        daily_at="01:00",  # after the day has ended in the program's zone
+        timezone="Asia/Shanghai",
+        description="Re-assess members whose stage or churn risk changes with time alone today",
     ),
     ScheduleSpec(
         logical_id="KpiReconciliationSchedule",

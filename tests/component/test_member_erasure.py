@@ -80,6 +80,22 @@ def a_year_of_history(services, clock, member_id: str) -> str:
     return redeemed.result.vouchers[0].code
 
 
+def identity(context):
+    from loyalty.kernel.identity import ClientIdentity
+
+    return ClientIdentity.from_context(context)
+
+
+def kpi_figures(services) -> dict:
+    from datetime import date
+
+    from loyalty.kpis.service import KpiQuery
+
+    report = services.kpi_reports.report(KpiQuery(from_date=date(2026, 11, 1), to_date=date(2027, 10, 31),
+                                                  group_by="chain"), identity(BACKOFFICE))
+    return report.totals.model_dump(mode="json")
+
+
 def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx, clock, publisher, log_output):
     status, member = enroll(ctx)
     assert status == 201
@@ -100,6 +116,15 @@ def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx,
     ledger_before, _ = services.points_repository.ledger_page(member_id, 100, None)
     whole = whole_table(services)
     assert E164 in whole and EMAIL in whole and NAME in whole and FEEDBACK_TEXT in whole  # the check can find them
+    # The KPIs and the member's insight have seen the year.
+    from tests.component.insight.test_insight import deliver as to_insight
+    from tests.component.kpis.conftest import deliver as to_kpis
+
+    seen_before = publisher.events
+    assert to_kpis(ctx, seen_before) == to_insight(ctx, seen_before) == {"batchItemFailures": []}
+    kpis_before = kpi_figures(services)
+    assert kpis_before["orders"] > 0
+    assert services.insight.view(member_id, identity(BACKOFFICE)).figures.orders_total > 0
 
     status, record = erase(ctx, member_id)
     assert status == 201, record
@@ -124,6 +149,12 @@ def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx,
     assert sum(e.available_change for e in ledger_after) == after.available
     voucher = services.voucher_wallet._vouchers.get(member_id, code)
     assert voucher.status == "voided"
+    # KPIs unchanged by the erasure's own events; the insight profile is gone.
+    known = {e.event_id for e in seen_before}
+    erasure_events = [e for e in publisher.events if e.event_id not in known]
+    assert to_kpis(ctx, erasure_events) == to_insight(ctx, erasure_events) == {"batchItemFailures": []}
+    assert kpi_figures(services) == kpis_before
+    assert services.insight._repo.load(member_id) == (None, 0)
 
     # the member answers no more, on every capability's routes
     assert member_call(ctx, "GET", "/v1/members/{member_id}", member_id)[0] == 410

@@ -191,7 +191,7 @@ def test_these_are_all_the_alarms(resources):
     dead_letter_queues = len(QUEUES) + len(STREAM_CONSUMERS)
     expected = (dead_letter_queues + 2 + len(FUNCTIONS) + 1 + 2 * (1 + len(TABLE.indexes)) + len(STREAM_CONSUMERS)
                 + 1)  # the reconciliation's drift
-    assert len(alarms) == expected == 47
+    assert len(alarms) == expected == 51
 
 
 def _dashboard(resources) -> tuple[str, dict]:

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers/shared/python/loyalty"
-CAPABILITIES = ("members", "clients", "points", "feedback", "rewards", "settlement", "tiers", "kpis")
+CAPABILITIES = ("members", "clients", "points", "feedback", "rewards", "settlement", "tiers", "insight", "kpis")
 ADAPTER_MODULES = ("dynamo", "queue", "storage", "segment")  # segment: feedback word segmentation with jieba
 THIRD_PARTY_ALLOWED_IN_DOMAIN = {"pydantic", "pydantic_core", "typing_extensions"}
 FORBIDDEN_IN_DOMAIN = {"boto3", "botocore", "aws_lambda_powertools", "os"}

@@ -6,6 +6,7 @@ from loyalty.feedback.events import (
     FeedbackEscalated, FeedbackInvited, FeedbackOverdue, FeedbackRated, FeedbackReceived, FeedbackResolved, FeedbackStatusChanged,
 )
 from loyalty.kernel.events import DomainEvent
+from loyalty.insight.events import MemberChurnRisk, MemberLifecycleChanged
 from loyalty.kpis.events import MonthlyDigestReady, ReconciliationDrift
 from loyalty.members.events import (
     MemberEnrolled, MemberErased, MemberErasureCancelled, MemberErasureScheduled, MemberProfileChanged,
@@ -27,5 +28,6 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     TierChanged, TierDowngradeWarning,
     FeedbackReceived, FeedbackEscalated, FeedbackResolved, FeedbackOverdue, FeedbackStatusChanged, FeedbackRated,
     FeedbackInvited,
+    MemberLifecycleChanged, MemberChurnRisk,
     MonthlyDigestReady, ReconciliationDrift,
 )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the types only: importing them here would slow every cold s
     from loyalty.points.spending import PointsSpending
     from loyalty.rewards.service import Redemptions, RewardCatalogue, VoucherWallet
     from loyalty.points.service import PointsActivation, PointsQueries, PointsService, ProgramAdmin
+    from loyalty.insight.service import Insight
     from loyalty.kpis.dynamo import DynamoKpiAggregates, DynamoKpiRecords
     from loyalty.kpis.service import KpiCounting, KpiDigests, KpiReports, Reconciliation
     from loyalty.settlement.dynamo import DynamoSettlementCounters
@@ -445,7 +446,13 @@ class Services:
         return SettlementReports(counters=self.settlement_counters, rules=self.program_rules, stores=self.stores,
                                  clock=self.clock)
 
-    # -- insight ----------------------------------------------------------------------------------
+    # -- insight: kept from the bus; the program's zone from the points rules ---------------------
+    @cached_property
+    def insight(self) -> Insight:
+        from loyalty.insight.dynamo import DynamoInsightRepository
+        from loyalty.insight.service import Insight
+
+        return Insight(DynamoInsightRepository(self.table), self.program_rules, self.clock)
 
     # -- kpis: counted from the bus; reconciled against the points ledger and the settlement ------
     @cached_property

@@ -136,15 +136,24 @@ class DynamoKpiAggregates:
                 while True:
                     page = self._table.query(**query)
                     for item in page["Items"]:
-                        item = plain(item)
-                        counters = {k: v for k, v in item.items()
-                                    if k not in ("PK", "SK", "entity", "dimension", "day", "group_value")}
-                        yield DailyRow(day=date.fromisoformat(item["day"]), dimension=item["dimension"],
-                                       value=item["group_value"], counters=counters)
+                        yield _daily_row(plain(item))
                     if "LastEvaluatedKey" not in page:
                         break
                     query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+    def store_rows(self, store_ids: list[str], first: date, last: date) -> Iterator[DailyRow]:
+        """Named stores' rows, by key: days x stores x shards `BatchGetItem` keys, however many stores
+        the chain has."""
+        keys = [row_key(first + timedelta(days=d), shard, "store", store_id)
+                for d in range((last - first).days + 1) for shard in range(self._shards) for store_id in store_ids]
+        for start in range(0, len(keys), 100):
+            request = {self._name: {"Keys": keys[start:start + 100]}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._name, []):
+                    yield _daily_row(plain(item))
+                request = answer.get("UnprocessedKeys") or {}
 
     def totals(self) -> dict[str, Any]:
         summed: dict[str, Any] = {}
@@ -165,6 +174,12 @@ class DynamoKpiAggregates:
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _daily_row(item: dict[str, Any]) -> DailyRow:
+    counters = {k: v for k, v in item.items() if k not in ("PK", "SK", "entity", "dimension", "day", "group_value")}
+    return DailyRow(day=date.fromisoformat(item["day"]), dimension=item["dimension"], value=item["group_value"],
+                    counters=counters)
 
 
 class DynamoKpiRecords:

@@ -23,6 +23,9 @@ class KpiAggregates(Protocol):
     def rows(self, dimension: str, first: date, last: date) -> Iterator[DailyRow]:
         """Every shard's rows of a dimension for the days from `first` to `last`."""
 
+    def store_rows(self, store_ids: list[str], first: date, last: date) -> Iterator[DailyRow]:
+        """The rows of the named stores, read by key (not by scanning every store's rows)."""
+
     def totals(self) -> dict[str, Any]:
         """The running totals, summed over their shards."""
 

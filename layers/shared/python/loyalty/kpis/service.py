@@ -115,11 +115,11 @@ class KpiReports:
         elif not chain_wide and query.group_by not in ("store", "day", "month"):
             raise StoreNotAllowed("a key for some stores sees them by store, day or month", field="group_by")
         narrowed = query.store_id is not None or not chain_wide
-        dimension = "store" if narrowed else source_dimension(query.group_by)
-        rows = list(self._aggregates.rows(dimension, query.from_date, query.to_date))
-        if narrowed:
-            wanted = {query.store_id} if query.store_id else None
-            rows = [r for r in rows if (r.value in wanted if wanted else client.acts_for(r.value))]
+        if narrowed:  # one store, or a key's own stores: their rows by key
+            stores = [query.store_id] if query.store_id else sorted(client.store_ids)
+            rows = list(self._aggregates.store_rows(stores, query.from_date, query.to_date))
+        else:
+            rows = list(self._aggregates.rows(source_dimension(query.group_by), query.from_date, query.to_date))
         groups = fold(rows, query.group_by)
         total = fold(rows, "chain").get(CHAIN, {})
         terms = self._rules.current()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from loyalty.feedback import errors as feedback
 from loyalty.kernel import errors as e
 from loyalty.members import errors as members
+from loyalty.insight import errors as insight
 from loyalty.kpis import errors as kpis
 from loyalty.points import errors as points
 from loyalty.rewards import errors as rewards
@@ -85,6 +86,8 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     tiers.NoMonthlyVoucher: 422,
     tiers.NotBirthdayMonth: 422,
     kpis.ReconciliationNotFound: 404,
+    insight.InsightNotFound: 404,
+    insight.ChurnRiskNotFound: 404,
     rewards.RewardNotAvailable: 422,
     rewards.RedemptionLimitReached: 422,
     rewards.VoucherExpired: 422,

@@ -1,0 +1,120 @@
+"""Insight against moto's table: purchases reach the profile through the insight queue's consumer, once per
+event; the API shows figures, tags and stage; a member going quiet is found by the daily check and lands on
+the home store's churn-risk list with MemberChurnRisk.v1; erasure forgets the profile."""
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import insight as insight_api
+import insight_check
+import insight_events
+from loyalty.kernel.identity import ClientIdentity
+from loyalty.points.requests import PurchaseRequest
+from tests.component.kpis.conftest import sqs_event
+from tests.component.points.conftest import ago, call, enroll, line, purchase_body
+from tests.conftest import BACKOFFICE, POS_SH
+
+STAFF_HZ = {"client_id": "crm-hz", "kind": "backoffice", "scopes": "insight:read insight:manage", "store_ids": "HZ-XIHU"}
+
+
+def deliver(ctx, events) -> dict:
+    failures = []
+    events = list(events)
+    for start in range(0, len(events), 10):
+        failures += insight_events.handler(sqs_event(events[start:start + 10], start=start), ctx)["batchItemFailures"]
+    return {"batchItemFailures": failures}
+
+
+def buy(services, clock, member, order_id, price, **line_fields):
+    request = PurchaseRequest.model_validate(purchase_body(
+        order_id, line(unit_price=price, **line_fields), occurred_at=ago(clock, minutes=30)))
+    services.points_service.earn_purchase(member, request, ClientIdentity.from_context(POS_SH))
+
+
+def view(ctx, member, client=BACKOFFICE):
+    return call(insight_api, ctx, "GET", "/v1/members/{member_id}/insight", member_id=member, client=client)
+
+
+def test_purchases_build_the_profile_once_whatever_the_redeliveries(services, ctx, clock, publisher):
+    member = enroll(services)
+    for week in range(4):
+        buy(services, clock, member, f"I-{week}", "260.00", discounted=True, amount="210.00")
+        clock.advance(days=7)
+    events = publisher.events
+    assert deliver(ctx, events) == {"batchItemFailures": []}
+    status, first = view(ctx, member)
+    assert status == 200, first
+    assert (first["figures"]["orders_total"], first["figures"]["purchases_30d"], first["figures"]["spend_90d"]) == (
+        4, 4, "840.00")
+    assert first["figures"]["purchase_interval_days"] == "7.0" and first["figures"]["discount_share"] == "1.0000"
+    # Enrolled under 90 days ago: still new, however often they buy.
+    assert first["stage"] == "new" and "frequency_mid" in first["tags"] and first["home_store"] == "SH-JINGAN"
+    again = list(events) * 2
+    random.Random(3).shuffle(again)
+    assert deliver(ctx, again) == {"batchItemFailures": []}
+    assert view(ctx, member)[1] == first
+
+
+def test_a_member_going_quiet_is_found_by_the_daily_check_once(services, ctx, clock, publisher):
+    member = enroll(services)
+    for n in range(3):
+        buy(services, clock, member, f"Q-{n}", "99.00")
+        clock.advance(days=5)
+    deliver(ctx, publisher.events)
+    _, seen = view(ctx, member)
+    assert seen["next_check_on"] is not None
+    assert seen["next_check_on"] == "2026-12-29"  # last purchase 28 November, quiet for more than 30 days
+    clock.current = datetime(2026, 12, 29, 1, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the job's hour
+    run = insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
+    assert (run["members"], run["risks_raised"]) == (1, 1), run
+    risks = [e.detail for e in publisher.events if e.detail_type == "MemberChurnRisk.v1"]
+    assert [(r["member_id"], r["store_id"], r["reasons"]) for r in risks] == [
+        (member, "SH-JINGAN", ["silent_beyond_usual_interval"])]
+    second = insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
+    assert second["risks_raised"] == 0 and second["changed"] == 0
+
+    status, page = call(insight_api, ctx, "GET", "/v1/insight/churn-risk", query={"store_id": "SH-JINGAN"},
+                        client=BACKOFFICE)
+    assert status == 200 and [(i["member_id"], i["status"]) for i in page["items"]] == [(member, "open")]
+    status, worked = call(insight_api, ctx, "PATCH", "/v1/insight/churn-risk/{member_id}", member_id=member,
+                          body={"store_id": "SH-JINGAN", "status": "contacted", "note": "电话回访"}, client=BACKOFFICE)
+    assert status == 200 and worked["status"] == "contacted"
+    status, body = call(insight_api, ctx, "GET", "/v1/insight/churn-risk", query={"store_id": "SH-JINGAN"},
+                        client=STAFF_HZ)
+    assert (status, body["error"]["code"]) == (403, "STORE_NOT_ALLOWED")
+
+
+def test_erasure_forgets_the_profile_and_the_list_entry(services, ctx, clock, publisher):
+    member = enroll(services)
+    buy(services, clock, member, "E-1", "50.00")
+    deliver(ctx, publisher.events)
+    assert view(ctx, member)[0] == 200
+    erased = type(publisher.events[0])(event_id="evt_erased_1", source="loyalty.members", detail_type="MemberErased.v1",
+                                       occurred_at=clock.now(), detail={"member_id": member, "reason": "member_request",
+                                                                        "requested_by": "backoffice"})
+    assert deliver(ctx, [erased]) == {"batchItemFailures": []}
+    status, body = view(ctx, member)
+    assert (status, body["error"]["code"]) == (404, "INSIGHT_NOT_FOUND")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"store_id": "SH-JINGAN", "status": "forgotten"}, "status"),
+    ({"status": "contacted"}, "store_id"),
+    ({"store_id": "SH-JINGAN", "status": "contacted", "note": "x" * 201}, "note"),
+])
+def test_bad_churn_updates_are_refused_naming_the_field(services, ctx, body, field):
+    status, answer = call(insight_api, ctx, "PATCH", "/v1/insight/churn-risk/{member_id}",
+                          member_id="mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", body=body, client=BACKOFFICE)
+    assert status == 400 and answer["error"]["field"] == field, answer
+
+
+def test_a_member_not_on_the_list_is_404_and_a_till_may_not_read_insight(services, ctx):
+    status, body = call(insight_api, ctx, "PATCH", "/v1/insight/churn-risk/{member_id}",
+                        member_id="mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", body={"store_id": "SH-JINGAN", "status": "dismissed"},
+                        client=BACKOFFICE)
+    assert (status, body["error"]["code"]) == (404, "CHURN_RISK_NOT_FOUND")
+    assert view(ctx, "mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", client=POS_SH)[0] == 403
