@@ -72,8 +72,8 @@ def test_a_member_going_quiet_is_found_by_the_daily_check_once(services, ctx, cl
     run = insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
     assert (run["members"], run["risks_raised"]) == (1, 1), run
     risks = [e.detail for e in publisher.events if e.detail_type == "MemberChurnRisk.v1"]
-    assert [(r["member_id"], r["store_id"], r["reasons"]) for r in risks] == [
-        (member, "SH-JINGAN", ["silent_beyond_usual_interval"])]
+    assert [(r["member_id"], r["store_id"], r["reasons"], r["win_back_voucher"]) for r in risks] == [
+        (member, "SH-JINGAN", ["silent_beyond_usual_interval"], False)]  # no marketing consent: no voucher
     second = insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
     assert second["risks_raised"] == 0 and second["changed"] == 0
 
@@ -118,3 +118,31 @@ def test_a_member_not_on_the_list_is_404_and_a_till_may_not_read_insight(service
                         client=BACKOFFICE)
     assert (status, body["error"]["code"]) == (404, "CHURN_RISK_NOT_FOUND")
     assert view(ctx, "mbr_01KA7Z3J5Q8N2W4X6Y9B0C1D2E", client=POS_SH)[0] == 403
+
+
+def enroll_with_marketing(services) -> str:
+    from loyalty.members.domain import EnrollmentRequest
+
+    request = EnrollmentRequest.model_validate({
+        "phone": "13812345670", "store_id": "SH-JINGAN", "channel": "pos",
+        "consents": {"data_processing": {"granted": True, "policy_version": "2026-01"},
+                     "marketing": {"granted": True, "policy_version": "2026-01"}}})
+    return services.member_service.enroll(request, ClientIdentity.from_context(POS_SH), None).member.member_id
+
+
+def test_a_consenting_member_at_risk_gets_one_win_back_voucher(services, ctx, clock, publisher):
+    member = enroll_with_marketing(services)
+    for n in range(3):
+        buy(services, clock, member, f"W-{n}", "99.00")
+        clock.advance(days=5)
+    deliver(ctx, publisher.events)
+    clock.current = datetime(2026, 12, 29, 1, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
+    insight_check.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
+    wallet = services.voucher_wallet.wallet(member, ClientIdentity.from_context(BACKOFFICE)).body()["items"]
+    win_back = [v for v in wallet if v["source"]["kind"] == "win_back"]
+    assert len(win_back) == 1 and win_back[0]["terms"]["amount_off"] == "20.00"
+    [risk] = [e.detail for e in publisher.events if e.detail_type == "MemberChurnRisk.v1"]
+    assert risk["win_back_voucher"] is True
+    _, page = call(insight_api, ctx, "GET", "/v1/insight/churn-risk", query={"store_id": "SH-JINGAN"}, client=BACKOFFICE)
+    assert [(i["member_id"], i["status"]) for i in page["items"]] == [(member, "voucher_sent")]

@@ -136,3 +136,15 @@ def test_the_profile_stays_bounded_and_same_month_order_does_not_matter(purchase
     shuffled = history(sorted(events, key=lambda e: (e[1]["purchased_at"][:7], -int(e[1]["total"].split(".")[0]))))
     today = start + timedelta(days=700)
     assert figures(shuffled, today)["spend_365d"] == figures(profile, today)["spend_365d"]
+
+
+def test_marketing_needs_consent_and_at_most_two_actions_in_30_days():
+    from loyalty.insight.profile import LifecyclePolicy, may_market
+
+    today = date(2026, 12, 29)
+    consenting = Profile(member_id="m", marketing_consent=True)
+    assert may_market(consenting, today, LifecyclePolicy())
+    assert not may_market(consenting.model_copy(update={"marketing_consent": False}), today, LifecyclePolicy())
+    twice = consenting.model_copy(update={"marketing_actions": [date(2026, 12, 1), date(2026, 12, 20)]})
+    assert not may_market(twice, today, LifecyclePolicy())
+    assert may_market(twice, date(2026, 12, 31), LifecyclePolicy())  # 1 December is more than 30 days back

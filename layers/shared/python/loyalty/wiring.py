@@ -452,7 +452,9 @@ class Services:
         from loyalty.insight.dynamo import DynamoInsightRepository
         from loyalty.insight.service import Insight
 
-        return Insight(DynamoInsightRepository(self.table), self.program_rules, self.clock)
+        # Win-back vouchers go into the rewards capability's wallet (kernel.vouchers.VoucherIssuer).
+        return Insight(DynamoInsightRepository(self.table), self.program_rules, self.clock,
+                       vouchers=self.voucher_wallet)
 
     # -- kpis: counted from the bus; reconciled against the points ledger and the settlement ------
     @cached_property

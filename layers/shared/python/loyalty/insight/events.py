@@ -31,3 +31,4 @@ class MemberChurnRisk(InsightEvent):
     days_since_last_purchase: int | None = None
     usual_interval_days: str | None = Field(default=None, description="Average days between purchases")
     stage: str
+    win_back_voucher: bool = Field(default=False, description="A win-back voucher went into the member's wallet")

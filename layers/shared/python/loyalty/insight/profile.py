@@ -66,6 +66,7 @@ class Profile(BaseModel):
     tags: list[str] = Field(default_factory=list)
     churn_risk: ChurnRisk | None = None
     next_check_on: date | None = None  # as the last assessment set it (the daily check's index day)
+    marketing_actions: list[date] = Field(default_factory=list)  # win-back vouchers sent (the last 10)
 
 
 class LifecyclePolicy(BaseModel):
@@ -80,6 +81,14 @@ class LifecyclePolicy(BaseModel):
     mature_purchases_365d: int = 6
     silent_interval_factor: int = 3
     silent_min_days: int = 30
+    marketing_actions_per_30_days: int = 2
+
+
+def may_market(profile: Profile, today: date, policy: LifecyclePolicy) -> bool:
+    """A marketing action (a win-back voucher) only with the member's marketing consent, and at most
+    `marketing_actions_per_30_days` in any 30 days."""
+    recent = [d for d in profile.marketing_actions if today - timedelta(days=30) < d <= today]
+    return profile.marketing_consent and len(recent) < policy.marketing_actions_per_30_days
 
 
 def _month(day: date) -> str:

@@ -9,17 +9,21 @@ from typing import Any, Callable, Mapping
 from loyalty.insight.errors import InsightNotFound
 from loyalty.insight.events import MemberChurnRisk, MemberLifecycleChanged
 from loyalty.insight.ports import InsightRepository, ProgramZone
-from loyalty.insight.profile import LifecyclePolicy, Profile, apply, assess, figures
+from loyalty.insight.profile import LifecyclePolicy, Profile, apply, assess, figures, may_market
 from loyalty.insight.requests import ChurnRiskUpdate
 from loyalty.insight.results import ChurnRiskEntry, ChurnRiskPage, CheckRun, InsightFigures, InsightView
 from loyalty.insight.rules import DEFAULT_TAG_RULES
 from loyalty.kernel.errors import ConcurrentUpdate
 from loyalty.kernel.identity import ClientIdentity, Scope
 from loyalty.kernel.ports import Clock
+from loyalty.kernel.vouchers import VoucherGrant, VoucherIssuer
 
 ATTEMPTS = 4  # the member's profile changed under us: read again and retry
 CHECK_LOOKBACK_DAYS = 3  # a day missed (an outage) is still checked the next days
 NO_HOME_STORE = "*"
+MARKETING_ACTIONS_KEPT = 10
+# The win-back coupon a store hands a member at risk (挽回券): 20 off a basket of 100, for 30 days.
+WIN_BACK_TERMS = {"discount": "amount_off", "amount_off": "20.00", "min_spend": "100.00", "valid_days": 30}
 
 
 class Applied(str, Enum):
@@ -30,11 +34,12 @@ class Applied(str, Enum):
 
 class Insight:
     def __init__(self, repo: InsightRepository, rules: ProgramZone, clock: Clock,
-                 policy: LifecyclePolicy = LifecyclePolicy()):
+                 policy: LifecyclePolicy = LifecyclePolicy(), vouchers: VoucherIssuer | None = None):
         self._repo = repo
         self._rules = rules
         self._clock = clock
         self._policy = policy
+        self._vouchers = vouchers
 
     def _today(self) -> date:
         return self._clock.now().astimezone(self._rules.current().zone()).date()
@@ -73,25 +78,40 @@ class Insight:
             events.append(MemberLifecycleChanged(occurred_at=self._clock.now(), member_id=profile.member_id,
                                                  from_stage=profile.stage, to_stage=found.stage, on=today))
         churn_entry = None
+        actions = profile.marketing_actions
         if found.risk_raised:
             f = figures(profile, today)
+            sent = self._win_back(profile, today)
+            if sent:
+                actions = [*actions, today][-MARKETING_ACTIONS_KEPT:]
             store = profile.home_store or NO_HOME_STORE
             events.append(MemberChurnRisk(
                 occurred_at=self._clock.now(), member_id=profile.member_id, store_id=profile.home_store,
                 reasons=found.churn_risk.reasons, days_since_last_purchase=f["days_since_last_purchase"],
                 usual_interval_days=None if f["purchase_interval_days"] is None else str(f["purchase_interval_days"]),
-                stage=found.stage))
+                stage=found.stage, win_back_voucher=sent))
             churn_entry = {"member_id": profile.member_id, "store_id": store, "raised_on": today.isoformat(),
-                           "reasons": found.churn_risk.reasons, "status": "open", "stage": found.stage}
+                           "reasons": found.churn_risk.reasons, "status": "voucher_sent" if sent else "open",
+                           "stage": found.stage}
         updated = profile.model_copy(update={
             "stage": found.stage, "tags": found.tags, "churn_risk": found.churn_risk,
-            "next_check_on": found.next_check_on,
+            "next_check_on": found.next_check_on, "marketing_actions": actions,
             "stage_since": today if found.stage != profile.stage or profile.stage_since is None else profile.stage_since})
         if event_id is None and updated == profile and not events:
             return False, False
         saved = self._repo.save(updated, version=version, next_check_on=found.next_check_on, event_id=event_id,
                                 churn_entry=churn_entry, events=events)
         return saved, saved and found.risk_raised
+
+    def _win_back(self, profile: Profile, today: date) -> bool:
+        """The win-back voucher, before the risk is saved: its issue key (member and day) makes a retried or
+        redelivered attempt hand out the same voucher, never a second one."""
+        if self._vouchers is None or not may_market(profile, today, self._policy):
+            return False
+        self._vouchers.issue(profile.member_id, VoucherGrant(
+            issue_key=f"win-back:{today.isoformat()}", source_kind="win_back", source_id=today.isoformat(),
+            title_zh="回归礼券 满100减20", title_en="Welcome back: 20 off 100", terms=WIN_BACK_TERMS))
+        return True
 
     # -- the daily check ---------------------------------------------------------------------------
     def check_due(self, *, should_continue: Callable[[], bool] = lambda: True) -> CheckRun:
