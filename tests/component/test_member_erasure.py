@@ -125,11 +125,14 @@ def test_erasure_removes_every_personal_field_and_keeps_the_books(services, ctx,
     kpis_before = kpi_figures(services)
     assert kpis_before["orders"] > 0
     assert services.insight.view(member_id, identity(BACKOFFICE)).figures.orders_total > 0
+    # The year ends with two quiet months: the member, who allows marketing, was sent a win-back voucher.
+    open_vouchers = services.voucher_wallet.wallet(member_id, identity(BACKOFFICE), status="issued").body()["items"]
+    assert sorted(v["source"]["kind"] for v in open_vouchers) == ["redemption", "win_back"]
 
     status, record = erase(ctx, member_id)
     assert status == 201, record
     assert (record["status"], record["reason"], record["requested_by"]) == ("done", "member_request", "backoffice")
-    assert record["ended"] == {"vouchers": 1, "points_payments": 1, "feedback_text": 1}, resolved
+    assert record["ended"] == {"vouchers": 2, "points_payments": 1, "feedback_text": 1}, resolved
 
     whole = whole_table(services)
     for personal in (E164, EMAIL, NAME, ADDRESS_LINE, "1990-05-17", "护肤", member["card_number"], "13900001234",
