@@ -5,8 +5,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from loyalty.insight.requests import ChurnRiskUpdate
-from loyalty.insight.results import ChurnRiskEntry, ChurnRiskPage, InsightView
+from loyalty.insight.requests import ChurnRiskUpdate, TagDecision
+from loyalty.insight.results import ChurnRiskEntry, ChurnRiskPage, InsightView, TagDecisionResult
+from loyalty.insight.rules import TagRuleSet, TagRuleSetInput
 from loyalty.kernel.identity import Scope
 from loyalty.platform.http import api_handler, caller, json_response
 from loyalty.platform.observability import make_tracer
@@ -35,6 +36,54 @@ MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^mbr_[0-9A
 )
 def get_insight(member_id: MemberId):
     return json_response(200, services().insight.view(member_id, caller(router)))
+
+
+@router.post(
+    "/v1/members/<member_id>/tags",
+    summary="Decide a member's tag by hand (add, remove, or clear the decision)",
+    description="A decision by hand wins over the tag rules until it is cleared; each one is kept in the member's "
+                "tag history with who, when and why.",
+    tags=["insight"],
+    responses={200: json_content(TagDecisionResult, "The member's tags now, the decisions in force, the history"),
+               **errors(not_found=("INSIGHT_NOT_FOUND",), conflict=("CONCURRENT_UPDATE",))},
+)
+def post_tag_decision(member_id: MemberId, decision: TagDecision):
+    client = caller(router)
+    result = services().insight.decide_tag(member_id, decision, client)
+    logger.info("tag decided", extra={"member_id": member_id, "tag": decision.tag, "action": decision.action,
+                                      "client_id": client.client_id})
+    return json_response(200, result)
+
+
+@router.get(
+    "/v1/insight/tag-rules",
+    summary="The tag rules: each tag's condition over the members' figures",
+    description="The built-in rules (version 0: 高消费人群, 新品爱好者, 折扣敏感者, 高频/中频/低频, 大单客户) until "
+                "the back office saves its own.",
+    tags=["insight"],
+    responses={200: json_content(TagRuleSet, "The rules in force"), **errors(body=False)},
+)
+def get_tag_rules():
+    return json_response(200, services().insight.tag_rules(caller(router)))
+
+
+@router.put(
+    "/v1/insight/tag-rules",
+    summary="Replace the tag rules",
+    description="Send every rule with the version you started from; 409 TAG_RULES_VERSION_CONFLICT when it changed "
+                "meanwhile. A condition is {all: [...]}, {any: [...]}, {not: {...}} or {field, op, value} over the "
+                "figures of GET /v1/members/{member_id}/insight (and stage, tier, home_store, enrollment_channel, "
+                "top_category, frequency, marketing_consent); ops ==, !=, >, >=, <, <=, in. Members are judged on "
+                "the new rules at their next event or check.",
+    tags=["insight"],
+    responses={200: json_content(TagRuleSet, "The stored rules, with their new version"),
+               **errors(conflict=("TAG_RULES_VERSION_CONFLICT",))},
+)
+def put_tag_rules(rules: TagRuleSetInput):
+    client = caller(router)
+    stored = services().insight.replace_tag_rules(rules, client)
+    logger.info("tag rules replaced", extra={"version": stored.version, "client_id": client.client_id})
+    return json_response(200, stored)
 
 
 @router.get(
@@ -74,6 +123,9 @@ def patch_churn_risk(member_id: MemberId, update: ChurnRiskUpdate):
 SCOPES = {  # checked before anything else is read
     "GET /v1/members/{member_id}/insight": Scope.INSIGHT_READ,
     "GET /v1/insight/churn-risk": Scope.INSIGHT_READ,
+    "POST /v1/members/{member_id}/tags": Scope.INSIGHT_MANAGE,
+    "GET /v1/insight/tag-rules": Scope.INSIGHT_MANAGE,
+    "PUT /v1/insight/tag-rules": Scope.INSIGHT_MANAGE,
     "PATCH /v1/insight/churn-risk/{member_id}": Scope.INSIGHT_MANAGE,
 }
 app, handler = api_handler(router, logger, tracer, metrics, SCOPES)

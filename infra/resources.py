@@ -148,7 +148,11 @@ class ScheduleSpec:
     def expression(self) -> str:
         """As the EventBridge rule has it."""
         if self.rate_minutes is not None:
-            return f"rate({self.rate_minutes} minute{'s' if self.rate_minutes > 1 else ''})"
+            # As CDK writes it: whole days or hours in those units.
+            for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+                if self.rate_minutes % size == 0:
+                    count = self.rate_minutes // size
+                    return f"rate({count} {unit}{'s' if count > 1 else ''})"
         at = self.utc_time()
         return f"cron({at.minute} {at.hour} {self.cron_day() if self.day_of_month else '*'} * ? *)"
 
@@ -275,9 +279,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="insight",
         handler="insight.handler",
-        description="Member insight: profile, tags and stage, the stores' churn-risk lists",
+        description="Member insight: profile, tags and stage, tag rules, tags by hand, the stores' churn-risk lists",
         routes=(
             Route("GET", "/v1/members/{member_id}/insight"),
+            Route("POST", "/v1/members/{member_id}/tags"),
+            Route("GET", "/v1/insight/tag-rules"),
+            Route("PUT", "/v1/insight/tag-rules"),
             Route("GET", "/v1/insight/churn-risk"),
             Route("PATCH", "/v1/insight/churn-risk/{member_id}"),
         ),
@@ -570,6 +577,12 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         daily_at="00:30",  # after midnight in the program's zone, after the expiry job's hand-out
         timezone="Asia/Shanghai",
         description="Review members' tiers that are due: downgrades, warnings, locks that end",
+    ),
+    ScheduleSpec(
+        logical_id="TierReviewCatchUpSchedule",
+        function="tier_review",
+        rate_minutes=60,  # a run that stopped for time goes on within the hour; after a complete run: 1 read
+        description="Carry on a tier review that ran out of time (nothing to do once the day is reviewed)",
     ),
     ScheduleSpec(
         logical_id="InsightCheckSchedule",

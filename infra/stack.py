@@ -42,6 +42,7 @@ class LoyaltyStack(StackWithStableIds):
             environment = env.function_environment(
                 table_name=self.data.table.table_name, event_bus_name=self.data.bus.event_bus_name,
                 default_country_code=default_country_code, queue_urls=queue_urls, sends_to=spec.sends_to,
+                inactivity_erasure_days=int(self.node.try_get_context("loyalty:inactivityErasureDays") or 0),
                 cors_allow_origins=CORS.allow_origins if spec.routes else (),
                 settlement_shards=SETTLEMENT_SHARDS if spec.settlement_counters else None,
                 export_bucket=self.data.export_bucket.bucket_name if spec.member_exports else None)

@@ -275,7 +275,10 @@ def test_the_tier_review_runs_daily_and_may_query_the_due_index_and_write_the_ta
     functions = _functions(template)
     [rule] = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
               if r["Properties"].get("ScheduleExpression") == "cron(30 16 * * ? *)"]  # 00:30 in Shanghai
-    assert rule["Description"] == next(s.description for s in SCHEDULES if s.function == "tier_review")
+    assert rule["Description"] == next(s.description for s in SCHEDULES if s.logical_id == "TierReviewSchedule")
+    [catch_up] = [r["Properties"] for r in template.find_resources("AWS::Events::Rule").values()
+                  if r["Properties"].get("ScheduleExpression") == "rate(1 hour)"]
+    assert catch_up["Targets"][0]["Arn"] == rule["Targets"][0]["Arn"]  # the same function carries a run on
     review = functions["tier_review"]
     assert review["Timeout"] == 900
     actions = _policy_actions(template, review)

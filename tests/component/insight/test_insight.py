@@ -146,3 +146,72 @@ def test_a_consenting_member_at_risk_gets_one_win_back_voucher(services, ctx, cl
     assert risk["win_back_voucher"] is True
     _, page = call(insight_api, ctx, "GET", "/v1/insight/churn-risk", query={"store_id": "SH-JINGAN"}, client=BACKOFFICE)
     assert [(i["member_id"], i["status"]) for i in page["items"]] == [(member, "voucher_sent")]
+
+
+def test_the_retention_policy_hands_a_member_quiet_for_its_term_to_erasure(services, ctx, clock, publisher):
+    """Off by default; with `loyalty:inactivityErasureDays` (here 3 years) the daily checks follow a quiet
+    member through its churn dates to the end of the term, and schedule the erasure the members' daily job
+    carries out."""
+    from loyalty.insight.dynamo import DynamoInsightRepository
+    from loyalty.insight.profile import LifecyclePolicy
+    from loyalty.insight.service import Insight
+
+    three_years = Insight(DynamoInsightRepository(services.table), services.program_rules, services.clock,
+                          policy=LifecyclePolicy(inactivity_erasure_days=1095), eraser=services.member_erasure)
+    assert LifecyclePolicy().inactivity_erasure_days == 0  # off unless the chain sets it
+    member = enroll(services)
+    buy(services, clock, member, "RET-1", "45.00")
+    for event in publisher.events:
+        three_years.apply_event(event.event_id, event.detail_type, event.envelope())
+    zone = ZoneInfo("Asia/Shanghai")
+    days = []
+    while True:
+        due = three_years._repo.load(member)[0].next_check_on
+        if due is None or due.year > 2030:
+            break
+        clock.current = datetime(due.year, due.month, due.day, 1, 0, tzinfo=zone)
+        run = three_years.check_due()
+        days.append((due.isoformat(), run.erasures_scheduled))
+        if run.erasures_scheduled:
+            break
+    # Silent past 30 days, churned at 180, then the end of the term: three years after the last purchase.
+    assert days[-1] == ("2029-11-17", 1), days
+    assert three_years.check_due().erasures_scheduled == 0  # scheduled once
+    record = services.member_erasure.get(member, ClientIdentity.from_context(BACKOFFICE))
+    assert (record.status, record.reason.value) == ("scheduled", "inactivity_policy")
+    assert services.member_erasure.run_due()["erased"] == 1
+
+
+def test_tag_rules_are_validated_and_versioned_and_a_decision_by_hand_wins_until_cleared(services, ctx, clock, publisher):
+    member = enroll(services)
+    buy(services, clock, member, "T-1", "6200.00")
+    deliver(ctx, publisher.events)
+    assert "high_spender" in view(ctx, member)[1]["tags"]
+    status, rules = call(insight_api, ctx, "GET", "/v1/insight/tag-rules", client=BACKOFFICE)
+    assert status == 200 and rules["version"] == 0 and {r["tag"] for r in rules["rules"]} >= {"high_spender"}
+    bad = {**rules, "rules": [{**rules["rules"][0], "when": {"field": "spend_365d", "op": ">=", "value": "lots"}}]}
+    status, body = call(insight_api, ctx, "PUT", "/v1/insight/tag-rules", body=bad, client=BACKOFFICE)
+    assert status == 400 and body["error"]["field"].startswith("rules"), body
+    vip = {"tag": "vip_beauty", "name_zh": "美妆VIP", "name_en": "Beauty VIP",
+           "when": {"all": [{"field": "top_category", "op": "==", "value": "apparel"},
+                            {"field": "spend_365d", "op": ">=", "value": "6000"}]}}
+    status, stored = call(insight_api, ctx, "PUT", "/v1/insight/tag-rules",
+                          body={"rules": [*rules["rules"], vip], "version": 0}, client=BACKOFFICE)
+    assert status == 200 and stored["version"] == 1
+    status, body = call(insight_api, ctx, "PUT", "/v1/insight/tag-rules", body={**rules, "version": 0},
+                        client=BACKOFFICE)
+    assert (status, body["error"]["code"]) == (409, "TAG_RULES_VERSION_CONFLICT")
+    assert "vip_beauty" in view(ctx, member)[1]["tags"]  # judged on the rules in force
+
+    decide = lambda tag, action: call(insight_api, ctx, "POST", "/v1/members/{member_id}/tags",  # noqa: E731
+                                      member_id=member, body={"tag": tag, "action": action,
+                                                              "reason": "店长复核 store manager review"},
+                                      client=BACKOFFICE)
+    status, decided = decide("high_spender", "remove")
+    assert status == 200 and "high_spender" not in decided["tags"] and decided["manual"] == {"high_spender": "remove"}
+    status, decided = decide("high_spender", "clear")
+    assert "high_spender" in decided["tags"] and decided["manual"] == {}
+    assert [(h["tag"], h["action"]) for h in decided["history"]] == [("high_spender", "clear"), ("high_spender", "remove")]
+    status, body = call(insight_api, ctx, "POST", "/v1/members/{member_id}/tags", member_id=member,
+                        body={"tag": "high_spender", "action": "toggle", "reason": "x"}, client=BACKOFFICE)
+    assert status == 400 and body["error"]["field"] == "action"

@@ -196,3 +196,18 @@ def test_activities_and_referrals_count_towards_the_activity_score(services, clo
     buy(services, clock, referred, "REF-1", "10.00")  # the first purchase pays the referrer's bonus
     benefits = services.tier_queries.benefits(member, ClientIdentity.from_context(POS_SH))
     assert benefits.figures.activity == 20 + 50  # event_attendance 20, referral 50
+
+
+def test_a_review_out_of_time_is_carried_on_by_the_next_run_the_same_day(services, clock, publisher):
+    """The hourly catch-up schedule fires the same review: it goes on where the first run stopped."""
+    members = [enroll(services) for _ in range(3)]
+    for index, member in enumerate(members):
+        buy(services, clock, member, f"H-{index}", "5000.00")
+    clock.advance(days=335)  # the warning day of all three
+    stopped = services.tier_reviews.run(should_continue=iter([True, False, False, False]).__next__)
+    assert (stopped.members, stopped.warned, stopped.complete) == (1, 1, False)
+    carried = services.tier_reviews.run()
+    assert (carried.members, carried.warned, carried.complete) == (2, 2, True)
+    warned = {e.detail["member_id"] for e in publisher.events if e.detail_type == "TierDowngradeWarning.v1"}
+    assert warned == set(members)
+    assert services.tier_reviews.run().members == 0  # the hourly runs after that read nothing

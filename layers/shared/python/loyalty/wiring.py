@@ -449,12 +449,17 @@ class Services:
     # -- insight: kept from the bus; the program's zone from the points rules ---------------------
     @cached_property
     def insight(self) -> Insight:
-        from loyalty.insight.dynamo import DynamoInsightRepository
+        from loyalty.insight.dynamo import DynamoInsightRepository, DynamoTagRules
         from loyalty.insight.service import Insight
 
         # Win-back vouchers go into the rewards capability's wallet (kernel.vouchers.VoucherIssuer).
+        from loyalty.insight.profile import LifecyclePolicy
+
+        # Win-back vouchers go into the rewards capability's wallet (kernel.vouchers.VoucherIssuer); the
+        # retention policy hands members to the members capability's erasure (kernel.ports.InactivityErasure).
         return Insight(DynamoInsightRepository(self.table), self.program_rules, self.clock,
-                       vouchers=self.voucher_wallet)
+                       policy=LifecyclePolicy(inactivity_erasure_days=self.settings.inactivity_erasure_days),
+                       vouchers=self.voucher_wallet, eraser=self.member_erasure, tag_rules=DynamoTagRules(self.table))
 
     # -- kpis: counted from the bus; reconciled against the points ledger and the settlement ------
     @cached_property

@@ -9,11 +9,13 @@ from typing import Any, Iterator
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from loyalty.insight.errors import ChurnRiskNotFound
+from loyalty.insight.errors import ChurnRiskNotFound, TagRulesVersionConflict
 from loyalty.insight.profile import Profile
 from loyalty.kernel.errors import ConcurrentUpdate, InvalidInput
+from loyalty.kernel.ids import new_id
 from loyalty.platform.cursor import decode_cursor, encode_cursor
-from loyalty.platform.dynamo import Transaction, member_pk, plain
+from loyalty.insight.rules import TagRuleSet, default_rule_set
+from loyalty.platform.dynamo import CachedVersionedDocument, Transaction, member_pk, plain
 from loyalty.platform.outbox import outbox_puts
 
 INSIGHT = "INSIGHT"
@@ -62,7 +64,7 @@ class DynamoInsightRepository:
         return Profile.model_validate(plain(item["profile"])), int(item["version"])
 
     def save(self, profile: Profile, *, version: int, next_check_on: date | None, event_id: str | None,
-             churn_entry: dict[str, Any] | None, events: list) -> bool:
+             churn_entry: dict[str, Any] | None, events: list, history: dict[str, Any] | None = None) -> bool:
         items: list[dict[str, Any]] = []
         failures = {}
         if event_id is not None:
@@ -84,6 +86,10 @@ class DynamoInsightRepository:
         if churn_entry is not None:
             items.append({"Put": {"TableName": self._name, "Item": {
                 **churn_key(churn_entry["store_id"], profile.member_id), "entity": "churn_risk", **churn_entry}}})
+        if history is not None:  # a tag decided by hand: kept as its own item under the member
+            items.append({"Put": {"TableName": self._name, "Item": {
+                "PK": member_pk(profile.member_id), "SK": f"TAGHIST#{history['at']}#{new_id('tag')}",
+                "entity": "tag_history", **history}, "ConditionExpression": "attribute_not_exists(PK)"}})
         items += outbox_puts(self._name, events)
         try:
             Transaction(self._client, items, failures=failures).commit()
@@ -96,6 +102,9 @@ class DynamoInsightRepository:
         if profile is None:
             return False
         self._table.delete_item(Key=churn_key(profile.home_store or "*", member_id))
+        for entry in self._table.query(KeyConditionExpression=Key("PK").eq(member_pk(member_id))
+                                       & Key("SK").begins_with("TAGHIST#"), ProjectionExpression="PK, SK")["Items"]:
+            self._table.delete_item(Key={"PK": entry["PK"], "SK": entry["SK"]})  # reasons are free text
         self._table.delete_item(Key={"PK": member_pk(member_id), "SK": INSIGHT})
         return True
 
@@ -139,3 +148,25 @@ class DynamoInsightRepository:
             raise ChurnRiskNotFound(f"member {member_id} is not on {store_id}'s churn-risk list",
                                     field="member_id") from None
         return {k: v for k, v in plain(answer["Attributes"]).items() if k not in ("PK", "SK", "entity", "worked_at")}
+
+    def tag_history(self, member_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        page = self._table.query(KeyConditionExpression=Key("PK").eq(member_pk(member_id))
+                                 & Key("SK").begins_with("TAGHIST#"), ScanIndexForward=False, Limit=limit)
+        return [{k: v for k, v in plain(i).items() if k not in ("PK", "SK", "entity")} for i in page["Items"]]
+
+
+class DynamoTagRules(CachedVersionedDocument):
+    """The tag rules item, cached per container (a change reaches every container within the cache's time)."""
+
+    SK, ATTRIBUTE, ENTITY = "TAGRULES", "tag_rules", "tag_rules"
+
+    def parse(self, body: dict[str, Any], version: int) -> TagRuleSet:
+        return TagRuleSet.model_validate({**body, "version": version})
+
+    def default(self) -> TagRuleSet:
+        return default_rule_set()
+
+    def conflict(self, version_read: int) -> Exception:
+        return TagRulesVersionConflict(
+            f"the tag rules changed since version {version_read}; reload them and apply your change again",
+            field="version")

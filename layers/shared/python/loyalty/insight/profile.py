@@ -67,6 +67,7 @@ class Profile(BaseModel):
     churn_risk: ChurnRisk | None = None
     next_check_on: date | None = None  # as the last assessment set it (the daily check's index day)
     marketing_actions: list[date] = Field(default_factory=list)  # win-back vouchers sent (the last 10)
+    manual: dict[str, str] = Field(default_factory=dict)  # tag -> "add" or "remove": staff's decision, wins over rules
 
 
 class LifecyclePolicy(BaseModel):
@@ -82,6 +83,13 @@ class LifecyclePolicy(BaseModel):
     silent_interval_factor: int = 3
     silent_min_days: int = 30
     marketing_actions_per_30_days: int = 2
+    inactivity_erasure_days: int = 0  # the chain's retention policy; 0: off
+
+
+def inactive_for(profile: Profile, today: date) -> int | None:
+    """Days since the member last did anything (or enrolled)."""
+    last = profile.last_interaction_on or profile.enrolled_on
+    return (today - last).days if last else None
 
 
 def may_market(profile: Profile, today: date, policy: LifecyclePolicy) -> bool:
@@ -267,6 +275,11 @@ def assess(p: Profile, today: date, rules, policy: LifecyclePolicy = LifecyclePo
     since = p.stage_since if stage == p.stage else today
     if stage == "won_back" and since is not None:
         candidates.append(since + timedelta(days=policy.won_back_days))
+    last_seen = p.last_interaction_on or p.enrolled_on
+    if policy.inactivity_erasure_days and last_seen is not None:
+        candidates.append(last_seen + timedelta(days=policy.inactivity_erasure_days))
     upcoming = [d for d in candidates if d > today]
-    return Assessment(stage=stage, tags=rule_tags(rules, facts), churn_risk=risk, risk_raised=raised,
+    tags = {t for t in rule_tags(rules, facts) if p.manual.get(t) != "remove"}
+    tags |= {t for t, decision in p.manual.items() if decision == "add"}
+    return Assessment(stage=stage, tags=sorted(tags), churn_risk=risk, risk_raised=raised,
                       next_check_on=min(upcoming) if upcoming else None)

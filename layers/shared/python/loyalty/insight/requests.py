@@ -8,6 +8,15 @@ from pydantic import Field
 from loyalty.kernel.models import StrictModel
 
 
+class TagDecision(StrictModel):
+    """Staff decide a tag by hand: `add` or `remove` wins over the rules until `clear` hands it back."""
+
+    tag: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+    action: Literal["add", "remove", "clear"]
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Why (kept in the tag history; no personal data)")
+
+
 class ChurnRiskUpdate(StrictModel):
     """Staff working the list: what was done."""
 

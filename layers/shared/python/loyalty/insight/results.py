@@ -67,9 +67,25 @@ class ChurnRiskPage(Result):
     next_cursor: str | None = None
 
 
+class TagHistoryItem(Result):
+    tag: str
+    action: str = Field(description="add, remove or clear (by hand)")
+    reason: str
+    by: str
+    at: str
+
+
+class TagDecisionResult(Result):
+    member_id: str
+    tags: list[str] = Field(description="The member's tags now")
+    manual: dict[str, str] = Field(description="Tag -> add or remove: staff's decisions in force")
+    history: list[TagHistoryItem] = Field(description="The latest decisions by hand, newest first")
+
+
 class CheckRun(Result):
     days: list[date]
     members: int
     changed: int
     risks_raised: int
     failed: int
+    erasures_scheduled: int = Field(default=0, description="Members past the retention policy's term, handed to erasure")

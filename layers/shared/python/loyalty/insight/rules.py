@@ -125,5 +125,30 @@ DEFAULT_TAG_RULES: tuple[TagRule, ...] = (
 )
 
 
+class TagRuleSetInput(BaseModel):
+    """The tag rules as the back office sends them: every rule, with the version it started from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[TagRule] = Field(min_length=1, max_length=50)
+    version: int = Field(ge=0, description="The version read; 409 TAG_RULES_VERSION_CONFLICT when it moved on")
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: list[TagRule]) -> list[TagRule]:
+        tags = [rule.tag for rule in rules]
+        if len(set(tags)) != len(tags):
+            raise ValueError("each tag has one rule")
+        return rules
+
+
+class TagRuleSet(TagRuleSetInput):
+    """The tag rules in force (version 0: the built-in defaults, until the back office saves its own)."""
+
+
+def default_rule_set() -> TagRuleSet:
+    return TagRuleSet(rules=list(DEFAULT_TAG_RULES), version=0)
+
+
 def rule_tags(rules: tuple[TagRule, ...] | list[TagRule], facts: Mapping[str, Any]) -> list[str]:
     return sorted(rule.tag for rule in rules if matches(rule.when, facts))

@@ -9,13 +9,15 @@ from typing import Any, Callable, Mapping
 from loyalty.insight.errors import InsightNotFound
 from loyalty.insight.events import MemberChurnRisk, MemberLifecycleChanged
 from loyalty.insight.ports import InsightRepository, ProgramZone
-from loyalty.insight.profile import LifecyclePolicy, Profile, apply, assess, figures, may_market
-from loyalty.insight.requests import ChurnRiskUpdate
-from loyalty.insight.results import ChurnRiskEntry, ChurnRiskPage, CheckRun, InsightFigures, InsightView
-from loyalty.insight.rules import DEFAULT_TAG_RULES
+from loyalty.insight.profile import LifecyclePolicy, Profile, apply, assess, figures, inactive_for, may_market
+from loyalty.insight.requests import ChurnRiskUpdate, TagDecision
+from loyalty.insight.results import (
+    ChurnRiskEntry, ChurnRiskPage, CheckRun, InsightFigures, InsightView, TagDecisionResult, TagHistoryItem,
+)
+from loyalty.insight.rules import TagRuleSet, TagRuleSetInput, default_rule_set
 from loyalty.kernel.errors import ConcurrentUpdate
 from loyalty.kernel.identity import ClientIdentity, Scope
-from loyalty.kernel.ports import Clock
+from loyalty.kernel.ports import Clock, InactivityErasure
 from loyalty.kernel.vouchers import VoucherGrant, VoucherIssuer
 
 ATTEMPTS = 4  # the member's profile changed under us: read again and retry
@@ -34,12 +36,18 @@ class Applied(str, Enum):
 
 class Insight:
     def __init__(self, repo: InsightRepository, rules: ProgramZone, clock: Clock,
-                 policy: LifecyclePolicy = LifecyclePolicy(), vouchers: VoucherIssuer | None = None):
+                 policy: LifecyclePolicy = LifecyclePolicy(), vouchers: VoucherIssuer | None = None,
+                 eraser: InactivityErasure | None = None, tag_rules=None):
         self._repo = repo
         self._rules = rules
         self._clock = clock
         self._policy = policy
         self._vouchers = vouchers
+        self._eraser = eraser
+        self._tag_rules = tag_rules  # a CachedVersionedDocument of TagRuleSet; None: the built-in rules
+
+    def _rules_in_force(self) -> list:
+        return (self._tag_rules.current() if self._tag_rules is not None else default_rule_set()).rules
 
     def _today(self) -> date:
         return self._clock.now().astimezone(self._rules.current().zone()).date()
@@ -68,11 +76,12 @@ class Insight:
             return Applied.APPLIED if saved else Applied.DUPLICATE
         raise AssertionError("unreachable")
 
-    def _save(self, profile: Profile, version: int, *, event_id: str | None) -> tuple[bool, bool]:
+    def _save(self, profile: Profile, version: int, *, event_id: str | None,
+              history: dict[str, Any] | None = None) -> tuple[bool, bool]:
         """Assess as of today, keep the result on the profile, and save it with what changed. Returns (saved,
         a churn risk raised); a check that changes nothing saves nothing."""
         today = self._today()
-        found = assess(profile, today, DEFAULT_TAG_RULES, self._policy)
+        found = assess(profile, today, self._rules_in_force(), self._policy)
         events: list = []
         if found.stage != profile.stage:
             events.append(MemberLifecycleChanged(occurred_at=self._clock.now(), member_id=profile.member_id,
@@ -97,10 +106,10 @@ class Insight:
             "stage": found.stage, "tags": found.tags, "churn_risk": found.churn_risk,
             "next_check_on": found.next_check_on, "marketing_actions": actions,
             "stage_since": today if found.stage != profile.stage or profile.stage_since is None else profile.stage_since})
-        if event_id is None and updated == profile and not events:
+        if event_id is None and history is None and updated == profile and not events:
             return False, False
         saved = self._repo.save(updated, version=version, next_check_on=found.next_check_on, event_id=event_id,
-                                churn_entry=churn_entry, events=events)
+                                churn_entry=churn_entry, events=events, history=history)
         return saved, saved and found.risk_raised
 
     def _win_back(self, profile: Profile, today: date) -> bool:
@@ -120,12 +129,13 @@ class Insight:
         finds them checked (their next check moved on) and changes nothing."""
         today = self._today()
         days = [today - timedelta(days=n) for n in range(CHECK_LOOKBACK_DAYS, -1, -1)]
-        members = changed = raised = failed = 0
+        members = changed = raised = failed = erasing = 0
         for day in days:
             for shard in range(self._repo.shards):
                 for member_id in self._repo.due_members(day, shard):
                     if not should_continue():
-                        return CheckRun(days=days, members=members, changed=changed, risks_raised=raised, failed=failed)
+                        return CheckRun(days=days, members=members, changed=changed, risks_raised=raised, failed=failed,
+                                           erasures_scheduled=erasing)
                     members += 1
                     try:
                         outcome = self._check(member_id)
@@ -134,14 +144,22 @@ class Insight:
                         continue
                     changed += outcome[0]
                     raised += outcome[1]
-        return CheckRun(days=days, members=members, changed=changed, risks_raised=raised, failed=failed)
+                    erasing += outcome[2]
+        return CheckRun(days=days, members=members, changed=changed, risks_raised=raised, failed=failed,
+                                           erasures_scheduled=erasing)
 
-    def _check(self, member_id: str) -> tuple[int, int]:
+    def _check(self, member_id: str) -> tuple[int, int, int]:
         profile, version = self._repo.load(member_id)
         if profile is None:
-            return 0, 0
+            return 0, 0, 0
+        quiet = inactive_for(profile, self._today())
+        if self._eraser and self._policy.inactivity_erasure_days and quiet is not None \
+                and quiet >= self._policy.inactivity_erasure_days:
+            # The retention policy: the members capability erases them at its next daily run, and its
+            # MemberErased.v1 removes this profile.
+            return 0, 0, int(self._eraser.schedule_inactivity_erasure(member_id))
         saved, raised = self._save(profile, version, event_id=None)
-        return int(saved), int(raised)
+        return int(saved), int(raised), 0
 
     # -- the API -----------------------------------------------------------------------------------
     def view(self, member_id: str, client: ClientIdentity) -> InsightView:
@@ -150,7 +168,7 @@ class Insight:
         if profile is None:
             raise InsightNotFound(f"no insight on member {member_id} yet")
         today = self._today()
-        found = assess(profile, today, DEFAULT_TAG_RULES, self._policy)
+        found = assess(profile, today, self._rules_in_force(), self._policy)
         f = figures(profile, today)
         return InsightView.model_validate({
             "member_id": member_id, "stage": found.stage,
@@ -161,6 +179,40 @@ class Insight:
             "categories": profile.categories, "channels": profile.channels, "stores": profile.stores,
             "figures": InsightFigures.model_validate({k: f[k] for k in InsightFigures.model_fields}),
             "next_check_on": found.next_check_on})
+
+    def tag_rules(self, client: ClientIdentity) -> TagRuleSet:
+        client.require(Scope.INSIGHT_MANAGE)
+        return self._tag_rules.current() if self._tag_rules is not None else default_rule_set()
+
+    def replace_tag_rules(self, rules: TagRuleSetInput, client: ClientIdentity) -> TagRuleSet:
+        """Validated when parsed (each condition in the rule language, one rule per tag); versioned. Members
+        are judged on the new rules at their next event or check."""
+        client.require(Scope.INSIGHT_MANAGE)
+        return self._tag_rules.replace(rules, changed_by=client.client_id, at=self._clock.now())
+
+    def decide_tag(self, member_id: str, decision: TagDecision, client: ClientIdentity) -> TagDecisionResult:
+        client.require(Scope.INSIGHT_MANAGE)
+        for attempt in range(ATTEMPTS):
+            profile, version = self._repo.load(member_id)
+            if profile is None:
+                raise InsightNotFound(f"no insight on member {member_id} yet")
+            manual = dict(profile.manual)
+            if decision.action == "clear":
+                manual.pop(decision.tag, None)
+            else:
+                manual[decision.tag] = decision.action
+            history = {"tag": decision.tag, "action": decision.action, "reason": decision.reason,
+                       "by": client.client_id, "at": self._clock.now().isoformat()}
+            try:
+                self._save(profile.model_copy(update={"manual": manual}), version, event_id=None, history=history)
+            except ConcurrentUpdate:
+                if attempt + 1 == ATTEMPTS:
+                    raise
+                continue
+            stored, _ = self._repo.load(member_id)
+            return TagDecisionResult(member_id=member_id, tags=stored.tags, manual=stored.manual,
+                                     history=[TagHistoryItem.model_validate(h) for h in self._repo.tag_history(member_id)])
+        raise AssertionError("unreachable")
 
     def churn_list(self, store_id: str, client: ClientIdentity, *, status: str | None = None, limit: int = 50,
                    cursor: str | None = None) -> ChurnRiskPage:

@@ -54,6 +54,14 @@ class BirthdayBook(Protocol):
     def member_birthday(self, member_id: str) -> tuple[bool, date | None]: ...
 
 
+class InactivityErasure(Protocol):
+    """The chain's retention policy: a member quiet for its whole term is erased (the members capability)."""
+
+    def schedule_inactivity_erasure(self, member_id: str) -> bool:
+        """Schedule the erasure (reason inactivity_policy) for the next daily run; False when the member
+        is gone or an erasure is already recorded."""
+
+
 class BonusPoints(Protocol):
     """Points a capability gives a member outside a purchase (the points capability implements it)."""
 

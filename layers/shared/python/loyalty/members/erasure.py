@@ -91,6 +91,15 @@ class MemberErasure:
                 record.model_copy(update={"status": "in_progress", "version": record.version + 1}), record)
         return erasure_view(self._complete(record)), True
 
+    def schedule_inactivity_erasure(self, member_id: str) -> bool:
+        """kernel.ports.InactivityErasure: a scheduled record the daily job erases at its next run."""
+        if self._members.get_erasure(member_id) is not None or self._members.get_member(member_id) is None:
+            return False
+        now = self._clock.now()
+        record = ErasureRecord(member_id=member_id, reason=ErasureReason.INACTIVITY_POLICY,
+                               requested_by="inactivity_policy", requested_at=now, status="scheduled", erase_after=now)
+        return self._members.start_erasure(record, None) == record
+
     def get(self, member_id: str, client: ClientIdentity) -> ErasureView:
         client.require(Scope.MEMBERS_ERASE)
         record = self._members.get_erasure(member_id)

@@ -17,6 +17,7 @@ EXPORT_FOLDER = "EXPORT_FOLDER"  # in the local run: the folder they go to inste
 CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"  # comma-separated browser origins the API answers (API functions)
 SETTLEMENT_SHARDS = "SETTLEMENT_SHARDS"  # how many shards the settlement counters of a day spread over
 ERASURE_GRACE_DAYS = "ERASURE_GRACE_DAYS"  # days between a data-processing consent withdrawal and the erasure
+INACTIVITY_ERASURE_DAYS = "INACTIVITY_ERASURE_DAYS"  # the retention policy: erase after this many quiet days (absent: off)
 
 # Powertools' own switches, set per function.
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -36,6 +37,7 @@ def function_environment(*, table_name: str, event_bus_name: str, default_countr
                          queue_urls: Mapping[str, str], sends_to: Iterable[str],
                          cors_allow_origins: Iterable[str] = (),
                          settlement_shards: int | None = None, erasure_grace_days: int = 30,
+                         inactivity_erasure_days: int = 0,
                          export_bucket: str | None = None, export_folder: str | None = None) -> dict[str, str]:
     """The variables one function gets: the core ones, the URL of each queue it sends to, for an API
     function the browser origins it may answer, and for the settlement functions the counters' shards."""
@@ -46,6 +48,8 @@ def function_environment(*, table_name: str, event_bus_name: str, default_countr
     origins = ",".join(cors_allow_origins)
     if origins:
         environment[CORS_ALLOW_ORIGINS] = origins
+    if inactivity_erasure_days > 0:
+        environment[INACTIVITY_ERASURE_DAYS] = str(inactivity_erasure_days)
     if settlement_shards is not None:
         environment[SETTLEMENT_SHARDS] = str(settlement_shards)
     if export_bucket is not None:

@@ -88,6 +88,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     kpis.ReconciliationNotFound: 404,
     insight.InsightNotFound: 404,
     insight.ChurnRiskNotFound: 404,
+    insight.TagRulesVersionConflict: 409,
     rewards.RewardNotAvailable: 422,
     rewards.RedemptionLimitReached: 422,
     rewards.VoucherExpired: 422,

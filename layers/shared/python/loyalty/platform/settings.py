@@ -17,6 +17,7 @@ class CoreSettings(BaseModel):
     event_bus_name: str = Field(alias=env.EVENT_BUS_NAME, min_length=1)
     default_country_code: str = Field(alias=env.DEFAULT_COUNTRY_CODE, pattern=r"^[1-9]\d{0,2}$")
     erasure_grace_days: int = Field(alias=env.ERASURE_GRACE_DAYS, ge=0, le=365)
+    inactivity_erasure_days: int = Field(default=0, alias=env.INACTIVITY_ERASURE_DAYS, ge=0, le=3650)  # 0: off
 
 
 class FeedbackIntakeSettings(CoreSettings):
@@ -76,4 +77,5 @@ def load_settings(model: type[S]) -> S:
 
 
 def required_environment(model: type[BaseModel]) -> set[str]:
-    return {field.alias or name for name, field in model.model_fields.items()}
+    """The variables a settings model cannot do without (an optional one, like the retention policy, may be absent)."""
+    return {field.alias or name for name, field in model.model_fields.items() if field.is_required()}
