@@ -293,3 +293,10 @@ def test_cdk_nag_reports_no_unsuppressed_errors(synthesized):
     stack, _ = synthesized
     errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert errors == [], "\n".join(str(e.entry.data) for e in errors)
+
+
+def test_the_stack_stays_within_cloudformations_resource_limit(synthesized):
+    """CloudFormation refuses a template of more than 500 resources: past it, `cdk deploy` fails outright."""
+    _, template = synthesized
+    count = len(template.to_json()["Resources"])
+    assert count <= 500, f"{count} resources: move a capability (monitoring first) into a nested stack"
