@@ -31,7 +31,8 @@ _REPORT_CONTENT["content"]["text/csv"] = {"schema": {"type": "string"}}
                 "are defined in docs/kpis.md and kept from the platform's events within seconds. `format=csv` or "
                 "`Accept: text/csv` answers one line per group. A key for some stores sees those stores only, "
                 "grouped by store, day or month; a chain-wide key also gets the chain's running totals "
-                "(`standing`: points outstanding and their value, the tier distribution, lifetime value).",
+                "(`standing`: points outstanding and their value, the tier distribution, lifetime value) and, grouped by "
+                "month, the retention of each enrollment month's cohort (`cohorts`).",
     tags=["reports"],
     responses={200: _REPORT_CONTENT, **errors(bad_request=("UNKNOWN_STORE",), body=False)},
 )

@@ -143,6 +143,16 @@ def test_months_group_the_days_and_the_digest_is_stored_once(services, ctx, cloc
     deliver(ctx, publisher.events)
     _, body = report({"from": "2026-11-01", "to": "2026-11-30", "group_by": "month"}, ctx)
     assert by_group(body)["2026-11"]["orders"] == 4
+    # Cohort retention: November's three new members all bought in November; in December only A comes back.
+    seen = set(e.event_id for e in publisher.events)
+    clock.advance(days=20)
+    buy(services, clock, small_chain[0], "K-A3", "60.00")
+    deliver(ctx, [e for e in publisher.events if e.event_id not in seen])
+    _, body = report({"from": "2026-11-01", "to": "2026-12-31", "group_by": "month"}, ctx)
+    [november, december] = body["cohorts"]
+    assert (november["month"], november["members"], november["buyers"]) == ("2026-11", 3, {"2026-11": 3, "2026-12": 1})
+    assert november["retention"] == {"2026-11": "1.0000", "2026-12": "0.3333"}
+    assert (december["members"], december["buyers"]) == (0, {})
     clock.current = datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc)  # 06:00 on 1 December in Shanghai
     first = kpi_digest.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)
     again = kpi_digest.handler({"detail-type": "Scheduled Event", "detail": {}}, ctx)

@@ -63,6 +63,7 @@ class Contribution:
     member_month: MemberMonth | None = None
     totals: dict[str, Any] = field(default_factory=dict)
     points_member: str | None = None
+    cohort: tuple[str, str] | None = None  # (enrollment month, purchase month): the member's first order that month
 
     def add(self, groups: list[tuple[str, str]], counter: str, delta: Any) -> None:
         if not delta:
@@ -72,7 +73,7 @@ class Contribution:
             row[counter] = row.get(counter, 0) + delta
 
     def is_empty(self) -> bool:
-        return not self.rows and not self.totals and self.member_month is None
+        return not self.rows and not self.totals and self.member_month is None and self.cohort is None
 
 
 def local_day(moment: datetime | str, zone: ZoneInfo) -> date:
@@ -138,6 +139,8 @@ def contribution(detail_type: str, detail: Mapping[str, Any], *, zone: ZoneInfo,
             result.add(groups, "first_purchases", 1)
         result.totals["spend"] = total
         result.member_month = _distinct(result, groups, day, member_month or MemberMonth(), ordered=True)
+        if detail.get("member_since") and result.rows.get(("chain", CHAIN), {}).get("buyers_month"):
+            result.cohort = (month_of(local_day(detail["member_since"], zone)), month_of(day))
     elif detail_type == "PointsReturned.v1":
         refund = Decimal(str(detail.get("refund_total") or 0))
         result.add(groups, "returns", 1)

@@ -103,6 +103,12 @@ class DynamoKpiAggregates:
             items.append({"Update": {"TableName": self._name, "Key": {"PK": f"{TOTALS_PREFIX}{shard}", "SK": "TOTALS"},
                                      "UpdateExpression": expression, "ExpressionAttributeNames": names,
                                      "ExpressionAttributeValues": values}})
+        if contribution.cohort is not None:  # a cohort's members buying in a month, one counter per month
+            enrolled, bought = contribution.cohort
+            items.append({"Update": {"TableName": self._name, "Key": {"PK": f"KPICOHORT#{shard}", "SK": enrolled},
+                                     "UpdateExpression": "ADD #m :one SET entity = :e",
+                                     "ExpressionAttributeNames": {"#m": bought},
+                                     "ExpressionAttributeValues": {":one": 1, ":e": "kpi_cohort"}}})
         if contribution.member_month is not None and member_id:
             after = contribution.member_month
             failures[len(items)] = _member_month_changed
@@ -154,6 +160,23 @@ class DynamoKpiAggregates:
                 for item in answer["Responses"].get(self._name, []):
                     yield _daily_row(plain(item))
                 request = answer.get("UnprocessedKeys") or {}
+
+    def cohorts(self, months: list[str]) -> dict[str, dict[str, int]]:
+        """Enrollment month -> purchase month -> members of the cohort who bought then (8 shards summed)."""
+        keys = [{"PK": f"KPICOHORT#{shard}", "SK": month} for month in months for shard in range(self._shards)]
+        found: dict[str, dict[str, int]] = {month: {} for month in months}
+        for start in range(0, len(keys), 100):
+            request = {self._name: {"Keys": keys[start:start + 100]}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._name, []):
+                    item = plain(item)
+                    row = found[item["SK"]]
+                    for name, value in item.items():
+                        if name not in ("PK", "SK", "entity"):
+                            row[name] = row.get(name, 0) + int(value)
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def totals(self) -> dict[str, Any]:
         summed: dict[str, Any] = {}

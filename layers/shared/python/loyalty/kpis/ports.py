@@ -26,6 +26,9 @@ class KpiAggregates(Protocol):
     def store_rows(self, store_ids: list[str], first: date, last: date) -> Iterator[DailyRow]:
         """The rows of the named stores, read by key (not by scanning every store's rows)."""
 
+    def cohorts(self, months: list[str]) -> dict[str, dict[str, int]]:
+        """Enrollment month -> purchase month -> members of that cohort who bought in that month."""
+
     def totals(self) -> dict[str, Any]:
         """The running totals, summed over their shards."""
 

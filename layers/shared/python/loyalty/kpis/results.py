@@ -61,6 +61,13 @@ class ChainStanding(Result):
     tiers: dict[str, int] = Field(description="Members per tier")
 
 
+class CohortRow(Result):
+    month: str = Field(description="The enrollment month (YYYY-MM)")
+    members: int = Field(description="Members enrolled that month")
+    buyers: dict[str, int] = Field(description="Later month -> members of the cohort who bought in it")
+    retention: dict[str, Decimal] = Field(description="Later month -> buyers / members")
+
+
 class KpiReport(Result):
     model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
@@ -74,6 +81,8 @@ class KpiReport(Result):
     rows: list[KpiRow]
     totals: KpiFigures = Field(description="The whole period and every store the client sees")
     standing: ChainStanding | None = Field(default=None, description="Chain-wide running totals (chain-wide keys only)")
+    cohorts: list[CohortRow] | None = Field(default=None, description="Grouped by month, chain-wide: each enrollment "
+                                                                      "month's members buying in each later month")
 
     def body(self):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

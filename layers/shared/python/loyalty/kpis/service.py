@@ -22,7 +22,7 @@ from loyalty.kpis.ports import (
 from loyalty.kpis.reconciliation import chain_checks, member_books
 from loyalty.kpis.report import GROUP_BYS, fold, rows_of, figures, source_dimension
 from loyalty.kpis.results import (
-    ChainStanding, DigestFigure, Drift, KpiReport, MonthlyDigest, ReconciliationResult,
+    ChainStanding, CohortRow, DigestFigure, Drift, KpiReport, MonthlyDigest, ReconciliationResult,
 )
 
 # An event's marker outlives every redelivery: SQS retries for the queue's retention (4 days) and an
@@ -129,7 +129,21 @@ class KpiReports:
             "rows": rows_of(groups, query.group_by, query.from_date, query.to_date),
             "totals": figures(total, days=(query.to_date - query.from_date).days + 1),
             "standing": None if narrowed else self._standing(terms.points_per_currency_unit),
+            "cohorts": self._cohorts(groups) if query.group_by == "month" and not narrowed else None,
         })
+
+    def _cohorts(self, months: dict[str, dict[str, Any]]) -> list[CohortRow]:
+        """Cohort retention by enrollment month: the share of each month's new members who bought in it and
+        in every later month (the cohort counters count a member once per month)."""
+        found = self._aggregates.cohorts(sorted(months))
+        rows = []
+        for month in sorted(months):
+            members = int(months[month].get("new_members", 0))
+            buyers = dict(sorted(found.get(month, {}).items()))
+            rows.append(CohortRow(month=month, members=members, buyers=buyers, retention={
+                later: (Decimal(count) / members).quantize(Decimal("0.0001")) for later, count in buyers.items()
+                if members}))
+        return rows
 
     def _standing(self, rate: int) -> ChainStanding:
         totals = self._aggregates.totals()

@@ -54,6 +54,8 @@ class PurchaseRecorded(PointsEvent):
     categories: dict[str, Decimal] = Field(description="Category -> paid for it")
     points: int = Field(description="Points the purchase earned")
     first_purchase: bool = Field(description="The member's first recorded purchase")
+    member_since: datetime | None = Field(default=None, description="When the member enrolled: the cohort "
+                                                                    "the purchase counts for")
 
 
 class PointsReturned(PointsEvent):
@@ -138,7 +140,8 @@ class PointsExpiringSoon(PointsEvent):
     points: int = Field(description="Points that expire then, as the balance stands when the notice goes out")
 
 
-def purchase_recorded(at: datetime, purchase: "PurchaseRecord", *, first_purchase: bool) -> PurchaseRecorded:
+def purchase_recorded(at: datetime, purchase: "PurchaseRecord", *, first_purchase: bool,
+                      member_since: datetime | None = None) -> PurchaseRecorded:
     """The figures of a recorded purchase, summed from its stored lines."""
     categories: dict[str, Decimal] = {}
     list_total = discounted_total = new_product_total = Decimal(0)
@@ -152,7 +155,7 @@ def purchase_recorded(at: datetime, purchase: "PurchaseRecord", *, first_purchas
         channel=purchase.channel, purchased_at=purchase.occurred_at, currency=purchase.currency,
         total=purchase.total, list_total=list_total, discounted_total=discounted_total,
         new_product_total=new_product_total, items=sum(line.quantity for line in purchase.lines),
-        categories=categories, points=purchase.points, first_purchase=first_purchase)
+        categories=categories, points=purchase.points, first_purchase=first_purchase, member_since=member_since)
 
 
 def returned_money(lines: "list[PurchasedLine]", returned: dict[int, int]) -> dict[str, Any]:

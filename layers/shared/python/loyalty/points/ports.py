@@ -27,6 +27,7 @@ class MemberFacts(BaseModel):
     tier: str = "base"
     referred_by: str | None = None
     status: str = "active"
+    enrolled_at: datetime | None = None
 
 
 class PurchaseRecord(BaseModel):

@@ -158,7 +158,8 @@ class PointsService:
             )
             event = PointsEarned.of(now, member_id, "purchase", request.order_id, request.store_id, credit.points,
                                     pending=pending, debt_repaid=credit.debt_repaid)
-            recorded = purchase_recorded(now, purchase, first_purchase=first_purchase)
+            recorded = purchase_recorded(now, purchase, first_purchase=first_purchase,
+                                         member_since=snap.member.enrolled_at if snap.member else None)
             return Change(WritePlan(balance_before=snap.balance, balance_after=balance, entries=ledger.entries,
                                     new_purchase=purchase, purchase_event=recorded, new_lot=lot,
                                     events=[event, *(tier.events if tier else [])],
