@@ -19,6 +19,17 @@ from local.endpoints import DATA_DIR_VARIABLE
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wait_for(check, timeout: float = 60.0, every: float = 0.5):
+    """Poll `check` until it answers something truthy (what the asynchronous path delivered), or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError("timed out")
+
+
 class Platform:
     def __init__(self, base_url: str, log_path: Path | None = None):
         self.base_url = base_url

@@ -2,22 +2,13 @@
 the insight queue and its consumer within seconds; the daily check fires on demand."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.e2e.local_run import wait_for
+
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(check, timeout: float = 60.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def test_a_purchase_reaches_the_members_insight_and_the_check_runs(platform, phone):

@@ -3,24 +3,15 @@ rule, the queue and the consumer, within seconds; the reconciliation runs on dem
 clean."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.e2e.local_run import wait_for
+
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(check, timeout: float = 60.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def test_a_purchase_and_its_return_reach_the_kpis_and_the_books_hold(platform, phone):

@@ -4,25 +4,16 @@ event EventBridge sends and, run twice, reads nothing the second time."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.local_run import wait_for
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(check, timeout: float = 60.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out")
 
 
 def test_an_upgrade_by_purchase_is_seen_everywhere_and_the_review_fires_on_demand(platform, phone):
